@@ -1,0 +1,89 @@
+// The `layerlift` command line: the same engine as the editor, for CI and for runners.
+import { runInspect, inspectHelp } from './commands/inspect';
+import { runCopy, copyHelp } from './commands/copy';
+import { UsageError } from './usageError';
+import { redact } from '../registry/credentials';
+import type { CommandIO } from './io';
+
+const version = '0.1.0';
+
+const commands: Record<string, { run: (args: string[], io: CommandIO) => Promise<number>; help: string; summary: string }> = {
+  inspect: { run: runInspect, help: inspectHelp, summary: 'show an image in a registry: digest, platform, config, layers, sizes' },
+  copy: { run: runCopy, help: copyHelp, summary: 'copy an image between or within registries, skipping and mounting what exists' },
+};
+
+export const mainHelp = `Usage: layerlift COMMAND [OPTIONS]
+
+Layerlift pushes Docker images by sending only what the registry does not already hold.
+
+Commands:
+${Object.entries(commands)
+  .map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`)
+  .join('\n')}
+  help       show help for a command
+
+Run "layerlift COMMAND --help" for a command's options.
+Credentials come from the Docker config ($DOCKER_CONFIG/config.json or ~/.docker/config.json,
+with its credential helpers), as the docker CLI uses them.`;
+
+/** Runs the CLI; returns the exit code. Errors become one line on stderr, never a stack trace. */
+export async function main(argv: string[], io: CommandIO): Promise<number> {
+  const [name, ...rest] = argv;
+  const debug = argv.includes('--debug');
+  try {
+    if (name === undefined || name === '--help' || name === '-h') {
+      io.stdout(mainHelp);
+      return name === undefined ? 2 : 0;
+    }
+    if (name === '--version' || name === '-v') {
+      io.stdout(version);
+      return 0;
+    }
+    if (name === 'help') {
+      const topic = rest[0];
+      io.stdout(topic && commands[topic] ? commands[topic].help : mainHelp);
+      return 0;
+    }
+    const command = commands[name];
+    if (!command) throw new UsageError(`unknown command "${name}"`);
+    return await command.run(rest, io);
+  } catch (error) {
+    io.stderr(redact(`layerlift: ${describe(error, debug)}`));
+    if (error instanceof UsageError) {
+      io.stderr(`Run "layerlift ${error.command ? `${error.command} ` : ''}--help" for usage.`);
+      return 2;
+    }
+    return 1;
+  }
+}
+
+function describe(error: unknown, debug: boolean): string {
+  const err = error as { code?: unknown; message?: unknown; stack?: unknown; name?: unknown };
+  if (err?.name === 'AbortError') return 'cancelled; the target was not changed';
+  // Our typed errors (registry, reference, credentials, usage) carry a user-facing message.
+  if (typeof err?.code === 'string' && typeof err.message === 'string') return err.message.split('\n')[0] ?? '';
+  const message = typeof err?.message === 'string' ? err.message.split('\n')[0] : String(error);
+  return debug && typeof err?.stack === 'string' ? `internal error: ${err.stack}` : `internal error: ${message} (run with --debug for details)`;
+}
+
+if (require.main === module) {
+  const controller = new AbortController();
+  process.once('SIGINT', () => controller.abort());
+  process.once('SIGTERM', () => controller.abort());
+  main(process.argv.slice(2), {
+    stdout: (text) => process.stdout.write(`${text}\n`),
+    stderr: (text) => process.stderr.write(`${text}\n`),
+    stderrRaw: (text) => process.stderr.write(text),
+    stderrIsTTY: process.stderr.isTTY === true,
+    env: process.env,
+    signal: controller.signal,
+  }).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      process.stderr.write(`layerlift: internal error: ${String(error)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

@@ -1,0 +1,34 @@
+// Flags every registry command shares, and the client they configure.
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { RegistryClient } from '../registry/registryClient';
+import { dockerConfigCredentials } from '../registry/credentials';
+import { UsageError } from './usageError';
+
+export const registryFlags = {
+  'insecure-registry': { type: 'string', multiple: true },
+  json: { type: 'boolean' },
+  debug: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const satisfies ParseArgsConfig['options'];
+
+export const registryFlagsHelp = `  --insecure-registry HOST[:PORT]  allow plain HTTP to this registry (repeatable; loopback always is)
+  --json                           print the result as JSON on stdout
+  --debug                          print stack traces of internal errors
+  -h, --help                       show this help`;
+
+export function parseCommandArgs<T extends NonNullable<ParseArgsConfig['options']>>(command: string, args: string[], options: T) {
+  try {
+    return parseArgs({ args, options, allowPositionals: true, strict: true });
+  } catch (error) {
+    throw new UsageError(`${command}: ${(error as Error).message.split('\n')[0]}`, command);
+  }
+}
+
+export function makeClient(insecure: string[] | undefined, env: NodeJS.ProcessEnv = process.env): RegistryClient {
+  const fromEnv = (env.LAYERLIFT_INSECURE_REGISTRIES ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  return new RegistryClient({
+    credentials: dockerConfigCredentials({ env }),
+    insecureRegistries: [...fromEnv, ...(insecure ?? [])],
+    userAgent: 'layerlift/0.1',
+  });
+}

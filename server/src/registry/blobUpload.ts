@@ -1,0 +1,230 @@
+// Uploading one blob, resumably. OCI distribution-spec "Pushing blobs":
+// - a blob that fits in one chunk goes monolithically: POST, then PUT ?digest= with the body;
+// - larger blobs go in chunks: PATCH with Content-Range (at least OCI-Chunk-Min-Length), then
+//   an empty PUT ?digest=. After a failed PATCH we ask the registry where the upload stands
+//   (GET on the session: `Range: 0-N`) and go on from N+1, re-sending at most one chunk.
+// The chunk in flight is held in memory (chunkSize bytes) so that a drop on the upload side
+// never needs the source again, and a drop on the source side (a registry GET) is resumed
+// with a Range request before the chunk is sent: memory stays bounded by chunkSize.
+//
+// Distribution 2.x cancels a session whose stored size no longer matches the offset signed
+// into its Location (a PATCH cut mid-body leaves partial bytes): that shows up as
+// BLOB_UPLOAD_INVALID/UNKNOWN on the status request, and we start the blob again in a new
+// session rather than fail.
+import { createHash, type Hash } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { parseDigest } from '../core/digest';
+import { backoffDelayMs } from './retryInterceptor';
+import { RegistryError, isRegistryError } from './errors';
+import { headerString, pushScope, sessionFrom, type RegistryClient, type RepositoryRef, type UploadSession } from './registryClient';
+
+export interface BlobSource {
+  digest: string;
+  size: number;
+  /** Where the bytes come from, for error messages ("127.0.0.1:5000/library/base"). */
+  description: string;
+  /** The blob's bytes from `offset` to its end; called again from where a failure broke off. */
+  open(offset: number, signal?: AbortSignal): Promise<Readable>;
+}
+
+export interface UploadOptions {
+  /** Bytes per PATCH; blobs up to this size go monolithically. Default 8 MiB. */
+  chunkSize?: number;
+  /** An upload session already open (the 202 of a mount attempt). */
+  session?: UploadSession;
+  signal?: AbortSignal;
+  /** Bytes the registry has acknowledged so far. */
+  onProgress?: (committedBytes: number) => void;
+  /** Failures in a row (with no progress between them) before giving up. Default 8. */
+  maxConsecutiveFailures?: number;
+  retryDelay?: { baseDelayMs: number; maxDelayMs: number };
+}
+
+export interface UploadResult {
+  /** Body bytes put on the wire, re-sends included. */
+  bytesSent: number;
+  /** Times the upload went on from the registry's reported offset. */
+  resumes: number;
+  /** Times the registry lost the session and the blob started over. */
+  restarts: number;
+}
+
+export const defaultChunkSize = 8 * 1024 * 1024;
+
+const resumableCodes = new Set(['RANGE_INVALID', 'BLOB_UPLOAD_INVALID', 'BLOB_UPLOAD_UNKNOWN', 'UNAUTHORIZED']);
+
+function isResumable(error: unknown): boolean {
+  return isRegistryError(error) && (error.retryable || resumableCodes.has(error.code));
+}
+
+export async function uploadBlob(client: RegistryClient, target: RepositoryRef, source: BlobSource, options: UploadOptions = {}): Promise<UploadResult> {
+  const { signal } = options;
+  const maxFailures = options.maxConsecutiveFailures ?? 8;
+  const delays = options.retryDelay ?? { baseDelayMs: 250, maxDelayMs: 8000 };
+  const result: UploadResult = { bytesSent: 0, resumes: 0, restarts: 0 };
+  const newSession = async () => {
+    const started = await client.startUpload(target, undefined, signal);
+    if (started.mounted) throw new RegistryError({ code: 'PROTOCOL', operation: 'push', ...target, problem: 'the registry answered an upload with a mount' });
+    return started.session;
+  };
+  let session = options.session ?? (await newSession());
+  const chunkSize = Math.max(options.chunkSize ?? defaultChunkSize, session.minChunkLength ?? 0);
+  const reader = new SourceReader(source, target, signal, maxFailures, delays);
+  const http = client.http;
+
+  let committed = 0; // bytes the registry holds
+  let chunk: Buffer = Buffer.alloc(0);
+  let chunkStart = 0;
+  let failures = 0;
+  try {
+    for (;;) {
+      if (committed >= chunkStart + chunk.length && reader.position < source.size) {
+        chunkStart = reader.position;
+        chunk = await reader.read(chunkSize);
+      }
+      if (committed < chunkStart) {
+        // The registry holds less than the chunk we have: only a fresh start can fill the gap.
+        reader.rewind();
+        chunk = Buffer.alloc(0);
+        chunkStart = 0;
+        committed = 0;
+        continue;
+      }
+      const part = chunk.subarray(committed - chunkStart);
+      const isLast = chunkStart + chunk.length === source.size;
+      const monolithic = committed === 0 && isLast;
+      try {
+        if (monolithic || (part.length === 0 && isLast)) {
+          reader.assertDigest();
+          // Monolithic upload (POST + PUT with body), or the closing PUT of a chunked one.
+          result.bytesSent += part.length;
+          const req = { registry: target.registry, repository: target.repository, operation: 'push', method: 'PUT' as const, path: session.location, query: { digest: source.digest }, headers: { 'content-type': 'application/octet-stream' }, body: part, scopes: pushScope(target), signal };
+          const res = await http.request(req);
+          await http.expect(res, [201, 204], req, 'BLOB_UPLOAD_UNKNOWN');
+          await res.body.dump();
+          const stored = headerString(res.headers['docker-content-digest']);
+          if (stored && stored !== source.digest) {
+            throw new RegistryError({ code: 'DIGEST_MISMATCH', operation: 'push', ...target, problem: `the registry stored ${stored} for blob ${source.digest}` });
+          }
+          options.onProgress?.(source.size);
+          return result;
+        }
+        result.bytesSent += part.length;
+        const end = committed + part.length - 1;
+        const req = { registry: target.registry, repository: target.repository, operation: 'push', method: 'PATCH' as const, path: session.location, headers: { 'content-type': 'application/octet-stream', 'content-range': `${committed}-${end}` }, body: part, scopes: pushScope(target), signal };
+        const res = await http.request(req);
+        await http.expect(res, [202, 204], req, 'BLOB_UPLOAD_UNKNOWN');
+        await res.body.dump();
+        session = sessionFrom(target, res, session);
+        committed = end + 1;
+        failures = 0;
+        options.onProgress?.(committed);
+      } catch (error) {
+        if (signal?.aborted || !isResumable(error) || ++failures > maxFailures) throw error;
+        await sleep(backoffDelayMs(failures - 1, delays), undefined, { signal });
+        try {
+          const status = await client.uploadStatus(session, signal);
+          session = status.session;
+          committed = Math.min(status.offset, chunkStart + chunk.length);
+          result.resumes++;
+        } catch (statusError) {
+          if (!isRegistryError(statusError) || !['BLOB_UPLOAD_INVALID', 'BLOB_UPLOAD_UNKNOWN', 'NAME_UNKNOWN'].includes(statusError.code)) throw statusError;
+          // The registry dropped the session: start over. The chunk in memory is reused when it
+          // is the whole blob; otherwise the source is read again from its start.
+          await client.cancelUpload(session);
+          session = await newSession();
+          committed = 0;
+          result.restarts++;
+        }
+      }
+    }
+  } catch (error) {
+    await client.cancelUpload(session);
+    throw error;
+  }
+}
+
+/**
+ * Reads a source in exact-size pieces, reopening it at the current offset when its stream
+ * breaks, and hashes every byte once so the digest is checked before the upload is closed.
+ */
+class SourceReader {
+  position = 0;
+  private stream: Readable | undefined;
+  private iterator: AsyncIterator<Buffer> | undefined;
+  private leftover: Buffer | undefined;
+  private hash: Hash;
+
+  constructor(
+    private readonly source: BlobSource,
+    private readonly target: RepositoryRef,
+    private readonly signal: AbortSignal | undefined,
+    private readonly maxFailures: number,
+    private readonly delays: { baseDelayMs: number; maxDelayMs: number },
+  ) {
+    this.hash = createHash(parseDigest(source.digest).algorithm);
+  }
+
+  /** Up to `length` bytes (fewer only at the end of the blob). */
+  async read(length: number): Promise<Buffer> {
+    const want = Math.min(length, this.source.size - this.position);
+    const out = Buffer.allocUnsafe(want);
+    let filled = 0;
+    let failures = 0;
+    while (filled < want) {
+      let piece = this.leftover;
+      this.leftover = undefined;
+      if (!piece) {
+        try {
+          if (!this.iterator) {
+            this.stream = await this.source.open(this.position + filled, this.signal);
+            this.iterator = (this.stream as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
+          }
+          const next = await this.iterator.next();
+          if (next.done) throw this.sizeError(this.position + filled);
+          piece = next.value;
+        } catch (error) {
+          this.close();
+          const fatal = this.signal?.aborted || (isRegistryError(error) && !error.retryable && error.code !== 'NETWORK') || (error as { code?: string }).code === 'SIZE_MISMATCH';
+          if (fatal || ++failures > this.maxFailures) throw error;
+          await sleep(backoffDelayMs(failures - 1, this.delays), undefined, { signal: this.signal });
+          continue;
+        }
+      }
+      const take = Math.min(piece.length, want - filled);
+      piece.copy(out, filled, 0, take);
+      filled += take;
+      if (take < piece.length) this.leftover = piece.subarray(take);
+    }
+    this.hash.update(out);
+    this.position += want;
+    if (this.position === this.source.size && this.leftover && this.leftover.length > 0) throw this.sizeError(this.position + this.leftover.length);
+    return out;
+  }
+
+  /** Starts over from byte 0 (the registry lost what it had). */
+  rewind(): void {
+    this.close();
+    this.position = 0;
+    this.hash = createHash(parseDigest(this.source.digest).algorithm);
+  }
+
+  assertDigest(): void {
+    const actual = `${parseDigest(this.source.digest).algorithm}:${this.hash.copy().digest('hex')}`;
+    if (this.position !== this.source.size || actual !== this.source.digest) {
+      throw new RegistryError({ code: 'DIGEST_MISMATCH', operation: 'push', ...this.target, problem: `the bytes read from ${this.source.description} hash to ${actual}, not ${this.source.digest}`, hint: 'the source is corrupt or changed during the copy; nothing was committed' });
+    }
+  }
+
+  private sizeError(seen: number): RegistryError {
+    return new RegistryError({ code: 'SIZE_MISMATCH', operation: 'push', ...this.target, problem: `${this.source.description} gave ${seen} bytes for blob ${this.source.digest}, expected ${this.source.size}` });
+  }
+
+  private close(): void {
+    this.stream?.destroy();
+    this.stream = undefined;
+    this.iterator = undefined;
+    this.leftover = undefined;
+  }
+}

@@ -1,0 +1,215 @@
+// The HTTP edge of the registry client: picks https (or http for loopback and registries the
+// user marked insecure, as dockerd does), adds auth, follows redirects without leaking
+// Authorization to another host, and maps transport failures to typed errors.
+// Retries live in the Dispatcher (retryInterceptor.ts), composed once per client.
+import { Agent, type Dispatcher } from 'undici';
+import type { Readable } from 'node:stream';
+import type { IncomingHttpHeaders } from 'node:http';
+import { isLoopbackRegistry, registryApiHost } from '../core/reference';
+import type { Scope } from '../core/authChallenge';
+import { errorFromResponse, errorFromTransport, RegistryError, type RegistryErrorBodyCode } from './errors';
+import { retryInterceptor, defaultRetryPolicy, parseRetryAfterMs, type RetryPolicy, HostBackoff } from './retryInterceptor';
+import type { RegistryAuthenticator } from './auth';
+
+export interface RegistryHttpOptions {
+  /** The base dispatcher (an undici Agent by default); retries are composed on top of it. */
+  dispatcher?: Dispatcher;
+  retryPolicy?: RetryPolicy;
+  /** Registries (host[:port]) that may be spoken to over plain HTTP. Loopback always may. */
+  insecureRegistries?: readonly string[];
+  userAgent?: string;
+  headersTimeoutMs?: number;
+  bodyTimeoutMs?: number;
+  log?: (message: string) => void;
+}
+
+export interface RegistryRequest {
+  registry: string;
+  repository?: string;
+  /** For error messages: "pull", "push", "mount"... */
+  operation: string;
+  method: 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  /** A path on the registry ("/v2/...") or an absolute URL from a Location header. */
+  path: string;
+  query?: Record<string, string | string[] | undefined>;
+  headers?: Record<string, string>;
+  body?: string | Uint8Array | Readable;
+  /** The token scopes this request needs (bearer auth). */
+  scopes: Scope[];
+  signal?: AbortSignal;
+}
+
+export interface RegistryResponse {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: Dispatcher.ResponseData['body'];
+  /** The URL that answered (after redirects). */
+  url: URL;
+  /** The token server would not grant the actions this request needs. */
+  denied?: boolean;
+}
+
+const maxRedirects = 10;
+
+export class RegistryHttp {
+  readonly dispatcher: Dispatcher;
+  private readonly insecure: Set<string>;
+  private readonly schemes = new Map<string, Promise<'https' | 'http'>>();
+  private authenticator: RegistryAuthenticator | undefined;
+
+  constructor(private readonly options: RegistryHttpOptions = {}) {
+    const base = options.dispatcher ?? new Agent({ keepAliveTimeout: 30_000, connections: 16, connect: { timeout: 15_000 } });
+    this.dispatcher = base.compose(retryInterceptor(options.retryPolicy ?? defaultRetryPolicy, new HostBackoff()));
+    this.insecure = new Set(options.insecureRegistries ?? []);
+  }
+
+  setAuthenticator(authenticator: RegistryAuthenticator): void {
+    this.authenticator = authenticator;
+  }
+
+  isInsecureAllowed(registry: string): boolean {
+    return isLoopbackRegistry(registry) || this.insecure.has(registry);
+  }
+
+  /** The base URL of a registry's API, e.g. https://registry-1.docker.io */
+  async baseUrl(registry: string, signal?: AbortSignal): Promise<string> {
+    const host = registryApiHost(registry);
+    if (!this.isInsecureAllowed(registry)) return `https://${host}`;
+    let scheme = this.schemes.get(registry);
+    if (!scheme) {
+      scheme = this.probeScheme(host, signal);
+      this.schemes.set(registry, scheme);
+      scheme.catch(() => this.schemes.delete(registry));
+    }
+    return `${await scheme}://${host}`;
+  }
+
+  /** Like dockerd for insecure registries: try TLS first, fall back to plain HTTP. */
+  private async probeScheme(host: string, signal?: AbortSignal): Promise<'https' | 'http'> {
+    try {
+      const res = await this.dispatcher.request({ origin: `https://${host}`, path: '/v2/', method: 'GET', signal, headersTimeout: 5000 });
+      await res.body.dump();
+      return 'https';
+    } catch (error) {
+      if ((error as { name?: string }).name === 'AbortError') throw error;
+      return 'http';
+    }
+  }
+
+  /** Sends a request, handling auth challenges (once) and redirects. Any status is returned. */
+  async request(req: RegistryRequest): Promise<RegistryResponse> {
+    const replayable = req.body === undefined || typeof req.body === 'string' || req.body instanceof Uint8Array;
+    let challenged = 0;
+    for (;;) {
+      const authorization = await this.authenticator?.authorization(req.registry, req.scopes, req.signal);
+      const res = await this.send(req, authorization);
+      if ((res.status === 401 || res.status === 403) && this.authenticator && replayable && challenged < 2) {
+        const header = res.headers['www-authenticate'];
+        const verdict = await this.authenticator.handleChallenge(req.registry, Array.isArray(header) ? header.join(', ') : header, req.scopes, challenged, req.signal);
+        if (verdict === 'retry') {
+          challenged++;
+          await res.body.dump();
+          continue;
+        }
+        if (verdict === 'denied') return { ...res, denied: true };
+      }
+      return res;
+    }
+  }
+
+  /** One request with redirects: Authorization goes only to the registry's own origin. */
+  private async send(req: RegistryRequest, authorization: string | undefined): Promise<RegistryResponse> {
+    let url = await this.resolveUrl(req);
+    const registryOrigin = new URL(await this.baseUrl(req.registry, req.signal)).origin;
+    for (let hop = 0; ; hop++) {
+      const headers: Record<string, string> = { 'user-agent': this.options.userAgent ?? 'layerlift', ...req.headers };
+      if (authorization && url.origin === registryOrigin) headers.authorization = authorization;
+      let res: Dispatcher.ResponseData;
+      try {
+        res = await this.dispatcher.request({
+          origin: url.origin,
+          path: url.pathname + url.search,
+          method: req.method,
+          headers,
+          body: req.body,
+          signal: req.signal,
+          headersTimeout: this.options.headersTimeoutMs ?? 60_000,
+          bodyTimeout: this.options.bodyTimeoutMs ?? 120_000,
+        });
+      } catch (error) {
+        throw errorFromTransport(error, req);
+      }
+      const location = res.headers.location;
+      const isRedirect = [301, 302, 303, 307, 308].includes(res.statusCode) && typeof location === 'string';
+      if (!isRedirect || (req.method !== 'GET' && req.method !== 'HEAD')) {
+        return { status: res.statusCode, headers: res.headers, body: res.body, url };
+      }
+      await res.body.dump();
+      if (hop + 1 >= maxRedirects) {
+        throw new RegistryError({ ...req, code: 'TOO_MANY_REDIRECTS', problem: `more than ${maxRedirects} redirects (last to ${new URL(location, url).host})`, hint: 'the registry or its storage is misconfigured' });
+      }
+      const next = new URL(location, url);
+      if (next.protocol === 'http:' && url.protocol === 'https:' && !isLoopbackRegistry(next.host) && !this.insecure.has(next.host)) {
+        throw new RegistryError({ ...req, code: 'INSECURE_REFUSED', problem: `refused a redirect from HTTPS to plain HTTP (${next.host})`, hint: `add ${next.host} to insecureRegistries only if you trust the network` });
+      }
+      this.options.log?.(`redirect ${req.method} ${url.host} -> ${next.host}`);
+      url = next;
+    }
+  }
+
+  private async resolveUrl(req: RegistryRequest): Promise<URL> {
+    const base = await this.baseUrl(req.registry, req.signal);
+    const url = new URL(req.path, base);
+    if (url.protocol === 'http:' && !this.isInsecureAllowed(req.registry)) {
+      throw new RegistryError({ ...req, code: 'INSECURE_REFUSED', problem: `refused plain HTTP to ${url.host}`, hint: `add ${req.registry} to insecureRegistries only if you trust the network` });
+    }
+    for (const [key, value] of Object.entries(req.query ?? {})) {
+      if (value === undefined) continue;
+      for (const v of Array.isArray(value) ? value : [value]) url.searchParams.append(key, v);
+    }
+    return url;
+  }
+
+  /** Reads at most `limit` bytes of a body (error bodies, manifests); the rest is discarded. */
+  async readBody(res: RegistryResponse, limit: number): Promise<Buffer> {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of res.body as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > limit) {
+        res.body.destroy();
+        throw Object.assign(new Error('body too large'), { code: 'BODY_TOO_LARGE', size });
+      }
+      chunks.push(chunk);
+    }
+    return Buffer.concat(chunks);
+  }
+
+  /** Throws the typed error for a response whose status is not one of `ok`. */
+  async expect(res: RegistryResponse, ok: number[], req: RegistryRequest, notFound?: RegistryErrorBodyCode): Promise<RegistryResponse> {
+    if (ok.includes(res.status)) return res;
+    let bodyText = '';
+    try {
+      bodyText = (await this.readBody(res, 64 * 1024)).toString('utf8');
+    } catch {
+      // an oversized or broken error body: the status alone must do
+    }
+    throw errorFromResponse({
+      status: res.status,
+      bodyText,
+      operation: req.operation,
+      registry: req.registry,
+      repository: req.repository,
+      notFound,
+      denied: res.denied,
+      retryAfterSeconds: (() => {
+        const ms = parseRetryAfterMs(res.headers['retry-after']);
+        return ms === undefined ? undefined : Math.ceil(ms / 1000);
+      })(),
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.dispatcher.close();
+  }
+}
