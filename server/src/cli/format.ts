@@ -9,13 +9,20 @@ export function formatBytes(bytes: number): string {
     value /= 1000;
     unit++;
   }
-  return `${value >= 100 ? value.toFixed(0) : value.toFixed(1)} ${units[unit] ?? 'TB'}`;
+  let text = value >= 99.95 ? value.toFixed(0) : value.toFixed(1);
+  // 999 999 B rounds to "1000 kB": say "1.0 MB" instead.
+  if (text === '1000' && unit < units.length - 1) {
+    unit++;
+    text = '1.0';
+  }
+  return `${text} ${units[unit] ?? 'TB'}`;
 }
 
 export function formatDuration(ms: number): string {
-  if (ms < 1000) return `${Math.round(ms)} ms`;
-  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
-  return `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`;
+  if (ms < 999.5) return `${Math.round(ms)} ms`;
+  if (ms < 59_950) return `${(ms / 1000).toFixed(1)} s`;
+  const seconds = Math.round(ms / 1000);
+  return `${Math.floor(seconds / 60)} min ${seconds % 60} s`;
 }
 
 export function shortHex(digest: string): string {

@@ -70,6 +70,15 @@ if (require.main === module) {
   const controller = new AbortController();
   process.once('SIGINT', () => controller.abort());
   process.once('SIGTERM', () => controller.abort());
+  let settled = false;
+  // If the event loop ever empties while a command is still awaiting something, node would exit
+  // with status 0 and print nothing: make that a visible failure instead.
+  process.once('beforeExit', () => {
+    if (!settled) {
+      process.stderr.write('layerlift: internal error: the command stopped before it finished\n');
+      process.exitCode = 1;
+    }
+  });
   main(process.argv.slice(2), {
     stdout: (text) => process.stdout.write(`${text}\n`),
     stderr: (text) => process.stderr.write(`${text}\n`),
@@ -79,9 +88,11 @@ if (require.main === module) {
     signal: controller.signal,
   }).then(
     (code) => {
+      settled = true;
       process.exitCode = code;
     },
     (error: unknown) => {
+      settled = true;
       process.stderr.write(`layerlift: internal error: ${String(error)}\n`);
       process.exitCode = 1;
     },

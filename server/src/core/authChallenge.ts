@@ -105,7 +105,12 @@ export function mergeScopes(...lists: Scope[][]): Scope[] {
   }
   return [...byResource.values()]
     .map((s) => ({ ...s, actions: [...s.actions].sort() }))
-    .sort((a, b) => `${a.type}:${a.name}`.localeCompare(`${b.type}:${b.name}`));
+    .sort((a, b) => {
+      // Code-point order, not localeCompare: a cache key must not depend on the machine's locale.
+      const left = `${a.type}:${a.name}`;
+      const right = `${b.type}:${b.name}`;
+      return left < right ? -1 : left > right ? 1 : 0;
+    });
 }
 
 export function formatScope(scope: Scope): string {

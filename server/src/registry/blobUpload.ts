@@ -38,6 +38,8 @@ export interface UploadOptions {
   onProgress?: (committedBytes: number) => void;
   /** Failures in a row (with no progress between them) before giving up. Default 8. */
   maxConsecutiveFailures?: number;
+  /** Times the blob may start over after the registry discarded its session. Default 3. */
+  maxRestarts?: number;
   retryDelay?: { baseDelayMs: number; maxDelayMs: number };
 }
 
@@ -133,6 +135,16 @@ export async function uploadBlob(client: RegistryClient, target: RepositoryRef, 
           // The registry dropped the session: start over. The chunk in memory is reused when it
           // is the whole blob; otherwise the source is read again from its start.
           await client.cancelUpload(session);
+          if (result.restarts >= (options.maxRestarts ?? 3)) {
+            throw new RegistryError({
+              code: 'BLOB_UPLOAD_INVALID',
+              operation: 'push',
+              ...target,
+              problem: `the registry discarded the upload of ${source.digest} after ${result.restarts + 1} broken connections`,
+              hint: 'the link keeps dropping mid-upload; run the same command again (layers already uploaded are kept), or pre-push from a steadier link',
+              retryable: true,
+            });
+          }
           session = await newSession();
           committed = 0;
           result.restarts++;
@@ -142,6 +154,9 @@ export async function uploadBlob(client: RegistryClient, target: RepositoryRef, 
   } catch (error) {
     await client.cancelUpload(session);
     throw error;
+  } finally {
+    // Never leave the source's response streaming in the background.
+    reader.close();
   }
 }
 
@@ -221,7 +236,7 @@ class SourceReader {
     return new RegistryError({ code: 'SIZE_MISMATCH', operation: 'push', ...this.target, problem: `${this.source.description} gave ${seen} bytes for blob ${this.source.digest}, expected ${this.source.size}` });
   }
 
-  private close(): void {
+  close(): void {
     this.stream?.destroy();
     this.stream = undefined;
     this.iterator = undefined;

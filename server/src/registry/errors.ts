@@ -164,7 +164,7 @@ function hintFor(code: RegistryErrorCode, registry: string, repository: string |
     case 'SIZE_INVALID':
       return 'the registry refused the size; it may limit blob or manifest sizes';
     case 'SERVER_ERROR':
-      return 'the registry failed; retry later, the push can be resumed';
+      return operation === 'push' || operation === 'mount' || operation === 'copy' ? 'the registry failed; retry later, layers already pushed are kept' : 'the registry failed; retry later';
     default:
       return undefined;
   }
@@ -195,7 +195,9 @@ export function errorFromResponse(input: {
     : first?.message
       ? first.message.replace(/\s+/g, ' ').slice(0, 200)
       : undefined;
-  const problem = `${registryText ?? describeStatus(input.status)} (HTTP ${input.status}${first ? `, ${first.code}` : ''})`;
+  // The registry's code is data from the network: keep it to one short line.
+  const shownCode = first ? first.code.replace(/\s+/g, ' ').slice(0, 64) : undefined;
+  const problem = `${registryText ?? describeStatus(input.status)} (HTTP ${input.status}${shownCode ? `, ${shownCode}` : ''})`;
   return new RegistryError({
     code,
     operation: input.operation,
@@ -228,17 +230,22 @@ function describeStatus(status: number): string {
 /** Maps a transport failure (undici / node socket error) to a typed error. */
 export function errorFromTransport(error: unknown, context: { operation: string; registry: string; repository?: string }): RegistryError {
   if (error instanceof RegistryError) return error;
-  const err = error as { code?: string; name?: string; message?: string };
-  const code = err.code ?? '';
-  const name = err.name ?? '';
+  // Anything can be thrown: a DOMException has a numeric code, null has no fields at all.
+  const err = (typeof error === 'object' && error !== null ? error : {}) as { code?: unknown; name?: unknown; message?: unknown };
+  const code = typeof err.code === 'string' ? err.code : '';
+  const name = typeof err.name === 'string' ? err.name : '';
+  const message = typeof err.message === 'string' ? err.message : typeof error === 'string' ? error : '';
+  if (name === 'TimeoutError') {
+    return new RegistryError({ ...context, code: 'TIMEOUT', problem: 'timed out', hint: 'check the network, then retry', retryable: true, cause: error });
+  }
   if (name === 'AbortError' || code === 'ABORT_ERR' || code === 'UND_ERR_ABORTED') {
     return new RegistryError({ ...context, code: 'ABORTED', problem: 'cancelled', cause: error });
   }
-  if (code.startsWith('ERR_TLS') || code.startsWith('ERR_SSL') || /certificate|self[- ]signed|SSL|TLS/i.test(err.message ?? '') || code === 'EPROTO') {
+  if (code.startsWith('ERR_TLS') || code.startsWith('ERR_SSL') || /certificate|self[- ]signed|SSL|TLS/i.test(message) || code === 'EPROTO') {
     return new RegistryError({
       ...context,
       code: 'TLS',
-      problem: `TLS failed (${code || 'handshake'}): ${(err.message ?? '').split('\n')[0]}`,
+      problem: `TLS failed (${code || 'handshake'}): ${message.split('\n')[0]}`,
       hint: 'fix the registry certificate, or add the registry to insecureRegistries only if you trust the network',
       cause: error,
     });
@@ -249,7 +256,7 @@ export function errorFromTransport(error: unknown, context: { operation: string;
   return new RegistryError({
     ...context,
     code: 'NETWORK',
-    problem: `connection failed (${code || name || 'error'}${err.message ? `: ${err.message.split('\n')[0]}` : ''})`,
+    problem: `connection failed (${code || name || 'error'}${message ? `: ${message.split('\n')[0]}` : ''})`,
     hint: 'check that the registry is reachable, then retry',
     retryable: true,
     cause: error,

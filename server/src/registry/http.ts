@@ -209,7 +209,11 @@ export class RegistryHttp {
     });
   }
 
+  /**
+   * Ends every connection. Anything still in flight at this point is a leak, so it is aborted
+   * (destroy) rather than awaited (close), which could wait forever on an unread body.
+   */
   async close(): Promise<void> {
-    await this.dispatcher.close();
+    await this.dispatcher.destroy();
   }
 }

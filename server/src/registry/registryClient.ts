@@ -206,10 +206,15 @@ export function headerString(value: string | string[] | undefined): string | und
   return Array.isArray(value) ? value[0] : value;
 }
 
-/** The last byte index of a `Range: 0-N` upload header; -1 when nothing is stored. */
+/**
+ * The last byte index of a `Range: 0-N` upload header; -1 when nothing is stored.
+ * Distribution reports an empty session as `0-0` (not a one-byte one), as do registries built
+ * on it, so `0-0` means empty: a real single stored byte would only cost one 416 and a retry.
+ */
 export function rangeEnd(range: string | undefined): number {
   const match = /^(?:bytes=)?0-(\d+)$/.exec(range?.trim() ?? '');
-  return match ? Number(match[1]) : -1;
+  if (!match || match[1] === '0') return -1;
+  return Number(match[1]);
 }
 
 export function sessionFrom(target: RepositoryRef, res: RegistryResponse, previous?: UploadSession): UploadSession {

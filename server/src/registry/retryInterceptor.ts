@@ -58,9 +58,11 @@ export class HostBackoff {
 
 /** Parses Retry-After as seconds or an HTTP date; undefined when absent or junk. */
 export function parseRetryAfterMs(value: string | string[] | undefined, now = Date.now()): number | undefined {
-  const text = Array.isArray(value) ? value[0] : value;
-  if (text === undefined || text.trim() === '') return undefined;
-  if (/^\d+$/.test(text.trim())) return Number(text.trim()) * 1000;
+  const text = (Array.isArray(value) ? value[0] : value)?.trim();
+  if (text === undefined || text === '') return undefined;
+  if (/^\d+$/.test(text)) return Number(text) * 1000;
+  // Date.parse is lenient ("1.5" is a date in 2001): every HTTP-date form starts with a day name.
+  if (!/^(Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]*,? /i.test(text)) return undefined;
   const date = Date.parse(text);
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
@@ -79,10 +81,9 @@ export function retryInterceptor(policy: RetryPolicy = defaultRetryPolicy, backo
   return (dispatch) => (opts, handler) => {
     const method = (opts.method ?? 'GET').toUpperCase();
     if (!policy.methods.has(method) || !isReplayable(opts.body)) {
-      // Nothing to replay: only respect the shared backoff, then pass through.
-      const wait = backoff.delayFor(String(opts.origin));
-      if (wait === 0) return dispatch(opts, handler);
-      setTimeout(() => dispatch(opts, handler), wait);
+      // Nothing to replay: only respect the shared backoff (abortably), then pass through.
+      if (backoff.delayFor(String(opts.origin)) === 0) return dispatch(opts, handler);
+      new RetryingRequest(dispatch, opts, handler, { ...policy, maxRetries: 0 }, backoff).start();
       return true;
     }
     new RetryingRequest(dispatch, opts, handler, policy, backoff).start();
