@@ -59,7 +59,7 @@ export async function main(argv: string[], io: CommandIO): Promise<number> {
 
 function describe(error: unknown, debug: boolean): string {
   const err = error as { code?: unknown; message?: unknown; stack?: unknown; name?: unknown };
-  if (err?.name === 'AbortError') return 'cancelled; the target was not changed';
+  if (err?.name === 'AbortError' || err?.code === 'ABORTED') return 'cancelled; the target was not changed';
   // Our typed errors (registry, reference, credentials, usage) carry a user-facing message.
   if (typeof err?.code === 'string' && typeof err.message === 'string') return err.message.split('\n')[0] ?? '';
   const message = typeof err?.message === 'string' ? err.message.split('\n')[0] : String(error);
