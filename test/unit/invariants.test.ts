@@ -1,0 +1,25 @@
+// ARCHITECTURE.md's import rules, checked: the core stays pure, the client stays thin.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const root = join(__dirname, '..', '..');
+
+function importsOf(dir: string): { file: string; from: string }[] {
+  return readdirSync(join(root, dir))
+    .filter((f) => f.endsWith('.ts'))
+    .flatMap((file) => [...readFileSync(join(root, dir, file), 'utf8').matchAll(/^import\s[^;]*?from '([^']+)';/gm)].map((m) => ({ file: `${dir}/${file}`, from: m[1] ?? '' })));
+}
+
+test('server/src/core imports no I/O, no LSP, no network and no other layer', () => {
+  const forbidden = /^(node:)?(fs|fs\/promises|net|http|https|child_process|dgram|tls)$|^undici$|^vscode|^\.\.\//;
+  const offending = importsOf('server/src/core').filter((i) => forbidden.test(i.from));
+  assert.deepEqual(offending, []);
+});
+
+test('the VS Code client does not import the server, undici or the file system', () => {
+  const forbidden = /server\/src|^undici$|^(node:)?(fs|fs\/promises|net|http|https|child_process)$/;
+  const offending = importsOf('client/src').filter((i) => forbidden.test(i.from));
+  assert.deepEqual(offending, []);
+});
