@@ -181,10 +181,17 @@ class SourceReader {
     this.hash = createHash(parseDigest(source.digest).algorithm);
   }
 
-  /** Up to `length` bytes (fewer only at the end of the blob). */
+  /** One buffer for the whole blob: a fresh 8 MiB per chunk would pile up garbage (and RSS). */
+  private buffer: Buffer | undefined;
+
+  /**
+   * Up to `length` bytes (fewer only at the end of the blob). The returned bytes live in a
+   * buffer the next read() overwrites: the caller is done with a chunk before it reads again.
+   */
   async read(length: number): Promise<Buffer> {
     const want = Math.min(length, this.source.size - this.position);
-    const out = Buffer.allocUnsafe(want);
+    if (!this.buffer || this.buffer.length < want) this.buffer = Buffer.allocUnsafe(Math.min(length, this.source.size));
+    const out = this.buffer.subarray(0, want);
     let filled = 0;
     let failures = 0;
     while (filled < want) {

@@ -51,6 +51,16 @@ export interface RegistryResponse {
 
 const maxRedirects = 10;
 
+/**
+ * undici's headers timeout can run while a request body is still being sent, so an upload
+ * gets extra time for its bytes at a pessimistic 16 KiB/s (a poor mobile uplink): an 8 MiB
+ * chunk may take ~9 minutes before the registry's answer is overdue.
+ */
+export function headersTimeoutFor(body: RegistryRequest['body'], baseMs: number): number {
+  const bytes = typeof body === 'string' ? Buffer.byteLength(body) : body instanceof Uint8Array ? body.length : 0;
+  return baseMs + Math.ceil(bytes / 16_384) * 1000;
+}
+
 export class RegistryHttp {
   readonly dispatcher: Dispatcher;
   private readonly insecure: Set<string>;
@@ -133,7 +143,7 @@ export class RegistryHttp {
           headers,
           body: req.body,
           signal: req.signal,
-          headersTimeout: this.options.headersTimeoutMs ?? 60_000,
+          headersTimeout: headersTimeoutFor(req.body, this.options.headersTimeoutMs ?? 60_000),
           bodyTimeout: this.options.bodyTimeoutMs ?? 120_000,
         });
       } catch (error) {
