@@ -111,21 +111,24 @@ class RetryingRequest {
     this.origin = String(opts.origin);
   }
 
-  /** The controller the caller sees: stable across attempts. */
-  private readonly controller: Dispatcher.DispatchController = {
-    get aborted() {
-      return false;
-    },
-    get paused() {
-      return false;
-    },
-    get reason() {
-      return null;
-    },
-    abort: (reason: Error) => this.abort(reason),
-    pause: () => this.inner?.pause(),
-    resume: () => this.inner?.resume(),
-  };
+  /** The controller the caller sees: stable across attempts, reflecting the current one. */
+  private readonly controller: Dispatcher.DispatchController = (() => {
+    const request = () => this;
+    return {
+      get aborted() {
+        return request().abortedWith !== undefined;
+      },
+      get paused() {
+        return request().inner?.paused ?? false;
+      },
+      get reason() {
+        return request().abortedWith ?? null;
+      },
+      abort: (reason: Error) => this.abort(reason),
+      pause: () => this.inner?.pause(),
+      resume: () => this.inner?.resume(),
+    };
+  })();
 
   start(): void {
     if (!this.startedOuter) {
