@@ -115,6 +115,8 @@ export class RegistryAuthenticator {
     const bearer = challenges.find((c) => c.scheme === 'bearer');
     const basic = challenges.find((c) => c.scheme === 'basic');
     const state = this.state(registry);
+    // A registrytoken is sent as is (docker does no token flow for it): nothing to negotiate.
+    if ((await this.credential(registry))?.registryToken) return 'give-up';
     if (bearer?.params.realm) {
       state.challenge = { scheme: 'bearer', realm: bearer.params.realm, service: bearer.params.service };
       const wanted = mergeScopes(scopes, parseScopes(bearer.params.scope ?? ''));

@@ -1,6 +1,7 @@
 // Typed failures of the registry client. Every error has a stable `code` that callers may switch
 // on, the registry and repository it concerns, and the registry's own error body (OCI
 // distribution-spec "Error Codes"), and renders as ONE line a user can act on.
+import { redact } from './credentialHelper';
 
 /** The error codes of the OCI distribution spec, plus Docker Hub's TOOMANYREQUESTS. */
 export type RegistryErrorBodyCode =
@@ -77,13 +78,14 @@ export class RegistryError extends Error {
   constructor(init: RegistryErrorInit) {
     const where = init.repository ? `${init.registry}/${init.repository}` : init.registry;
     const hint = init.hint ? ` — ${init.hint}` : '';
-    super(`${init.operation} ${where}: ${init.problem}${hint}`, { cause: init.cause });
+    // Registry and token-server text may echo what it was sent: scrub known secrets here, once.
+    super(redact(`${init.operation} ${where}: ${init.problem}${hint}`), { cause: init.cause });
     this.code = init.code;
     this.operation = init.operation;
     this.registry = init.registry;
     this.repository = init.repository;
-    this.problem = init.problem;
-    this.hint = init.hint;
+    this.problem = redact(init.problem);
+    this.hint = init.hint === undefined ? undefined : redact(init.hint);
     this.status = init.status;
     this.registryErrors = init.registryErrors ?? [];
     this.retryable = init.retryable ?? false;

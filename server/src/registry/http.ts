@@ -155,7 +155,7 @@ export class RegistryHttp {
         return { status: res.statusCode, headers: res.headers, body: res.body, url };
       }
       await res.body.dump();
-      if (hop + 1 >= maxRedirects) {
+      if (hop >= maxRedirects) {
         throw new RegistryError({ ...req, code: 'TOO_MANY_REDIRECTS', problem: `more than ${maxRedirects} redirects (last to ${new URL(location, url).host})`, hint: 'the registry or its storage is misconfigured' });
       }
       const next = new URL(location, url);
@@ -224,6 +224,6 @@ export class RegistryHttp {
    * (destroy) rather than awaited (close), which could wait forever on an unread body.
    */
   async close(): Promise<void> {
-    await this.dispatcher.destroy();
+    await this.dispatcher.destroy().catch(() => this.dispatcher.close());
   }
 }
