@@ -8,7 +8,9 @@ import { startRegistry, type Registry } from '../bed/registry';
 import { seedImage, skopeo, writeFixtureImage, type FixtureImage } from '../bed/fixtures';
 import { startFaultProxy, type FaultProxy } from '../bed/faultProxy';
 import { makeTempDir } from '../bed/process';
-import { runCli } from './runCli';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { cliPath, runCli } from './runCli';
 
 interface SkopeoInspect {
   Digest: string;
@@ -67,6 +69,20 @@ describe('layerlift inspect', () => {
     assert.equal(theirs.Architecture, 'arm64');
   });
 
+  test('Docker v2 schema 2 manifests: inspect and copy keep the digest skopeo reports', async () => {
+    await skopeo(['copy', '--format', 'v2s2', '--src-tls-verify=false', '--dest-tls-verify=false', `docker://${upstream.host}/library/base:v1`, `docker://${upstream.host}/library/docker-format:v1`]);
+    const theirs = JSON.parse(await skopeo(['inspect', '--tls-verify=false', `docker://${upstream.host}/library/docker-format:v1`])) as SkopeoInspect;
+    const ours = await runCli(['inspect', '--json', `${upstream.host}/library/docker-format:v1`]);
+    assert.equal(ours.code, 0, ours.stderr);
+    const result = JSON.parse(ours.stdout) as { digest: string; mediaType: string; layers: { mediaType: string }[] };
+    assert.equal(result.mediaType, 'application/vnd.docker.distribution.manifest.v2+json');
+    assert.equal(result.digest, theirs.Digest);
+    assert.ok(result.layers.every((l) => l.mediaType === 'application/vnd.docker.image.rootfs.diff.tar.gzip'));
+    const copy = await runCli(['copy', '--json', `${upstream.host}/library/docker-format:v1`, `${upstream.host}/mirror/docker-format:v1`]);
+    assert.equal(copy.code, 0, copy.stderr);
+    assert.equal((JSON.parse(copy.stdout) as { digest: string }).digest, theirs.Digest);
+  });
+
   test('human output names the digest and total; bad input is one line, exit 1 or 2', async () => {
     const human = await runCli(['inspect', `${upstream.host}/library/base:v1`]);
     assert.equal(human.code, 0);
@@ -122,6 +138,17 @@ describe('layerlift copy', () => {
     const second = JSON.parse(again.stdout) as { bytesSent: number; blobs: { action: string }[] };
     assert.equal(second.bytesSent, 0);
     assert.ok(second.blobs.every((b) => b.action === 'exists'));
+  });
+
+  test('progress: live on a terminal, absent in a log', async () => {
+    // util-linux `script` gives the CLI a pseudo-terminal, as a developer's shell would.
+    const { stdout } = await promisify(execFile)('script', ['-qec', `${process.execPath} ${cliPath} copy ${upstream.host}/library/base:v1 ${other.host}/tty/base:v1`, '/dev/null'], { env: { PATH: process.env.PATH, HOME: '/nonexistent-home' } });
+    assert.match(stdout, /\r\x1b\[2K\d of \d blobs · [\d.]+ [kMG]?B \/ [\d.]+ MB · [\d.]+ [kMG]?B\/s/);
+    assert.match(stdout, /Copied 127\.0\.0\.1:\d+\/tty\/base:v1@sha256:[0-9a-f]{64}: sent [\d.]+ MB of [\d.]+ MB in .* — 4 blobs: 4 uploaded/);
+    const logged = await runCli(['copy', `${upstream.host}/library/base:v1`, `${other.host}/log/base:v1`]);
+    assert.equal(logged.code, 0, logged.stderr);
+    assert.doesNotMatch(logged.stderr, /\r/);
+    assert.match(logged.stderr, /^Copied /);
   });
 
   test('--all copies an index with every platform, digests kept', async () => {

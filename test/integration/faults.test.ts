@@ -76,6 +76,39 @@ describe('registry errors on the way', () => {
   });
 });
 
+describe('stalls', () => {
+  test('a stalled request times out, is retried, and the next attempt succeeds', async () => {
+    proxy.clear();
+    proxy.set({ stallNext: { count: 1, ms: Infinity, match: { method: 'GET', path: /\/manifests\// } } });
+    await runCli(['copy', `${upstream.host}/library/base:v1`, `${target.host}/stall/a:v1`]);
+    const client = new RegistryClient({ headersTimeoutMs: 500, retryPolicy: { maxRetries: 2, baseDelayMs: 10, maxDelayMs: 50, maxRetryAfterMs: 1000, statusCodes: new Set([503]), methods: new Set(['GET', 'HEAD']) } });
+    try {
+      const started = Date.now();
+      const manifest = await client.getManifest({ registry: proxy.host, repository: 'stall/a' }, 'v1');
+      assert.equal(manifest.digest, fixture.manifestDigest);
+      assert.ok(Date.now() - started >= 500, 'waited for the headers timeout once');
+    } finally {
+      await client.close();
+    }
+  });
+
+  test('a registry that never answers: TIMEOUT in one line, within the retry budget', async () => {
+    proxy.clear();
+    proxy.set({ stallNext: { count: 100, ms: Infinity } });
+    const client = new RegistryClient({ headersTimeoutMs: 300, retryPolicy: { maxRetries: 1, baseDelayMs: 10, maxDelayMs: 50, maxRetryAfterMs: 1000, statusCodes: new Set([503]), methods: new Set(['GET', 'HEAD']) } });
+    try {
+      const started = Date.now();
+      const error = await client.getManifest({ registry: proxy.host, repository: 'stall/a' }, 'v1').catch((e: unknown) => e);
+      assert.equal((error as { code?: string }).code, 'TIMEOUT', String(error));
+      assert.ok(!(error as Error).message.includes('\n'));
+      assert.ok(Date.now() - started < 5000);
+    } finally {
+      proxy.clear();
+      await client.close();
+    }
+  });
+});
+
 describe('cancellation', () => {
   test('Ctrl-C mid-upload: upload sessions are deleted, the tag is untouched, one line', async () => {
     proxy.clear();
