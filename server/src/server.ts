@@ -1,18 +1,119 @@
-// The Layerlift language server: wiring only. It starts over IPC from the VS Code client and
-// answers `initialize`; the Dockerfile features (lenses, hints, hovers) register here as they
-// are added, each from its own file.
-import { createConnection, ProposedFeatures, TextDocuments, TextDocumentSyncKind } from 'vscode-languageserver/node';
+// The Layerlift language server: wiring only. Each LSP feature lives in its own file under
+// lsp/; the state they read (analysis, registry facts, context scans) lives in WorkspaceModel.
+// Started over IPC by the VS Code client, or on stdio (`--stdio`) for any other editor.
+import {
+  createConnection,
+  DidChangeConfigurationNotification,
+  DidChangeWatchedFilesNotification,
+  ProposedFeatures,
+  TextDocuments,
+  TextDocumentSyncKind,
+  type InitializeParams,
+} from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
+import { WorkspaceModel } from './lsp/workspaceModel';
+import { codeLenses } from './lsp/codeLens';
+import { inlayHints } from './lsp/inlayHints';
+import { hover } from './lsp/hover';
+import { diagnostics } from './lsp/diagnostics';
 
 const connection = createConnection(ProposedFeatures.all);
 const documents = new TextDocuments(TextDocument);
+let capabilities: InitializeParams['capabilities'] = {};
 
-connection.onInitialize(() => ({
-  capabilities: {
-    textDocumentSync: TextDocumentSyncKind.Incremental,
-  },
-  serverInfo: { name: 'layerlift', version: '0.1.0' },
-}));
+let refreshTimer: NodeJS.Timeout | undefined;
+/** New registry facts or context sizes arrived: ask the client to redraw (debounced). */
+function refresh(): void {
+  if (refreshTimer) return;
+  refreshTimer = setTimeout(() => {
+    refreshTimer = undefined;
+    if (capabilities.workspace?.codeLens?.refreshSupport) void connection.sendRequest('workspace/codeLens/refresh').catch(() => undefined);
+    if (capabilities.workspace?.inlayHint?.refreshSupport) void connection.sendRequest('workspace/inlayHint/refresh').catch(() => undefined);
+    for (const document of documents.all()) publishDiagnostics(document);
+  }, 100);
+}
+
+const workspace = new WorkspaceModel({
+  fetchSettings: (uri) => connection.workspace.getConfiguration({ scopeUri: uri, section: 'layerlift' }),
+  onChange: refresh,
+  log: (message) => connection.console.log(message),
+});
+
+function model(document: TextDocument) {
+  return workspace.model(document.uri, document.getText(), document.version);
+}
+
+function publishDiagnostics(document: TextDocument): void {
+  const { analysis, view, targetProblem } = model(document);
+  void connection.sendDiagnostics({ uri: document.uri, version: document.version, diagnostics: diagnostics(analysis, view, targetProblem) });
+}
+
+connection.onInitialize((params) => {
+  capabilities = params.capabilities;
+  workspace.setFolders((params.workspaceFolders ?? []).map((f) => f.uri).concat(params.rootUri && !params.workspaceFolders ? [params.rootUri] : []));
+  return {
+    capabilities: {
+      textDocumentSync: TextDocumentSyncKind.Incremental,
+      codeLensProvider: { resolveProvider: false },
+      inlayHintProvider: true,
+      hoverProvider: true,
+      executeCommandProvider: { commands: ['layerlift.server.refreshRegistryState'] },
+    },
+    serverInfo: { name: 'layerlift', version: '0.1.0' },
+  };
+});
+
+connection.onInitialized(() => {
+  if (capabilities.workspace?.didChangeConfiguration?.dynamicRegistration) void connection.client.register(DidChangeConfigurationNotification.type, { section: 'layerlift' });
+  if (capabilities.workspace?.didChangeWatchedFiles?.dynamicRegistration) void connection.client.register(DidChangeWatchedFilesNotification.type, { watchers: [{ globPattern: '**/*' }] });
+});
+
+connection.onDidChangeConfiguration(async () => {
+  await Promise.all(documents.all().map((d) => workspace.loadSettings(d.uri)));
+  workspace.refreshRemote();
+  refresh();
+});
+
+connection.onDidChangeWatchedFiles(async ({ changes }) => {
+  for (const change of changes) await workspace.fileChanged(change.uri);
+});
+
+documents.onDidOpen(async ({ document }) => {
+  await workspace.loadSettings(document.uri);
+  publishDiagnostics(document);
+  refresh();
+});
+documents.onDidChangeContent(({ document }) => publishDiagnostics(document));
+documents.onDidClose(({ document }) => {
+  workspace.forget(document.uri);
+  void connection.sendDiagnostics({ uri: document.uri, diagnostics: [] });
+});
+
+connection.onCodeLens(({ textDocument }) => {
+  const document = documents.get(textDocument.uri);
+  return document ? codeLenses(model(document).view, document.uri) : [];
+});
+
+connection.languages.inlayHint.on(({ textDocument, range }) => {
+  const document = documents.get(textDocument.uri);
+  if (!document) return [];
+  const lines = document.getText().split(/\r?\n/);
+  return inlayHints(model(document).view, range, (line) => lines[line]?.length ?? 0);
+});
+
+connection.onHover(({ textDocument, position }) => {
+  const document = documents.get(textDocument.uri);
+  return document ? hover(model(document).view, position, Date.now()) : null;
+});
+
+connection.onExecuteCommand(({ command }) => {
+  if (command === 'layerlift.server.refreshRegistryState') {
+    workspace.refreshRemote();
+    refresh();
+  }
+});
+
+connection.onShutdown(() => workspace.dispose());
 
 documents.listen(connection);
 connection.listen();

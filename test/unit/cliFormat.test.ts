@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { formatBytes, formatDuration, shortHex } from '../../server/src/cli/format';
+import { formatBytes, formatDuration, shortHex } from '../../server/src/core/format';
 import { main, mainHelp } from '../../server/src/cli/main';
 import type { CommandIO } from '../../server/src/cli/io';
 

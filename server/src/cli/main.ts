@@ -1,6 +1,7 @@
 // The `layerlift` command line: the same engine as the editor, for CI and for runners.
 import { runInspect, inspectHelp } from './commands/inspect';
 import { runCopy, copyHelp } from './commands/copy';
+import { runAnalyze, analyzeHelp } from './commands/analyze';
 import { UsageError } from './usageError';
 import { redact } from '../registry/credentials';
 import type { CommandIO } from './io';
@@ -10,6 +11,7 @@ const version = '0.1.0';
 const commands: Record<string, { run: (args: string[], io: CommandIO) => Promise<number>; help: string; summary: string }> = {
   inspect: { run: runInspect, help: inspectHelp, summary: 'show an image in a registry: digest, platform, config, layers, sizes' },
   copy: { run: runCopy, help: copyHelp, summary: 'copy an image between or within registries, skipping and mounting what exists' },
+  analyze: { run: runAnalyze, help: analyzeHelp, summary: 'resolve a Dockerfile: bases, layers, estimated sizes, what a push would send' },
 };
 
 export const mainHelp = `Usage: layerlift COMMAND [OPTIONS]

@@ -3,7 +3,7 @@ import { formatReference, parseReference } from '../../core/reference';
 import { parsePlatform } from '../../core/platform';
 import { copyImage, type CopyEvent, type CopyResult } from '../../copy/copyImage';
 import { makeClient, parseCommandArgs, registryFlags, registryFlagsHelp } from '../options';
-import { formatBytes, formatDuration } from '../format';
+import { formatBytes, formatDuration } from '../../core/format';
 import { UsageError } from '../usageError';
 import type { CommandIO } from '../io';
 

@@ -5,7 +5,7 @@ import type { Descriptor, ImageConfig } from '../../core/mediaTypes';
 import { RegistryError } from '../../registry/errors';
 import type { RegistryClient, RepositoryRef } from '../../registry/registryClient';
 import { makeClient, parseCommandArgs, registryFlags, registryFlagsHelp } from '../options';
-import { formatBytes } from '../format';
+import { formatBytes } from '../../core/format';
 import { UsageError } from '../usageError';
 import type { CommandIO } from '../io';
 

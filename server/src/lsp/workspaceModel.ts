@@ -1,0 +1,185 @@
+// The language server's state: settings per workspace folder, one RegistryState, a context
+// scanner per build context, and each open Dockerfile's analysis cached by version.
+// Requests read from here synchronously; anything remote or on disk fills in the background
+// and calls `onChange` so the server can ask the client to refresh lenses and hints.
+import { dirname, isAbsolute, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseReference, type ImageReference } from '../core/reference';
+import { parsePlatform } from '../core/platform';
+import { analyzeDockerfile } from '../analysis/analyzeDockerfile';
+import { buildDocumentView, type DocumentView, type FactsSource, type LayerEstimate } from '../analysis/documentView';
+import { estimateCopy } from '../analysis/copyEstimate';
+import { imageFor, normalizeSettings, defaultSettings, type LayerliftSettings } from '../analysis/settings';
+import type { DockerfileAnalysis, Instruction } from '../analysis/types';
+import { ContextScanner } from '../context/contextScanner';
+import { RegistryState } from '../remote/registryState';
+import { RegistryClient } from '../registry/registryClient';
+import { dockerConfigCredentials } from '../registry/credentials';
+
+export interface DocumentModel {
+  analysis: DockerfileAnalysis;
+  view: DocumentView;
+  /** Why there is no target image, for an Information diagnostic. */
+  targetProblem?: string;
+}
+
+export interface WorkspaceModelOptions {
+  /** Reads the `layerlift` settings for a document (workspace/configuration). */
+  fetchSettings: (uri: string) => Promise<unknown>;
+  onChange: () => void;
+  env?: NodeJS.ProcessEnv;
+  log?: (message: string) => void;
+}
+
+export class WorkspaceModel {
+  private folders: string[] = [];
+  private readonly settings = new Map<string, LayerliftSettings>();
+  private readonly scanners = new Map<string, ContextScanner>();
+  private state: RegistryState;
+  private client: RegistryClient;
+  private insecureKey = '';
+
+  constructor(private readonly options: WorkspaceModelOptions) {
+    this.client = this.makeClient([]);
+    this.state = this.makeState(this.client);
+  }
+
+  setFolders(folderUris: string[]): void {
+    this.folders = folderUris.map((u) => fileURLToPath(u));
+  }
+
+  /** Loads a document's settings (call on open and on configuration change). */
+  async loadSettings(uri: string): Promise<void> {
+    let settings = defaultSettings;
+    try {
+      settings = normalizeSettings(await this.options.fetchSettings(uri));
+    } catch (error) {
+      this.options.log?.(`settings for ${uri} unavailable: ${String(error)}`);
+    }
+    this.settings.set(uri, settings);
+    const insecure = settings.insecureRegistries.slice().sort().join(',');
+    if (insecure !== this.insecureKey) {
+      this.insecureKey = insecure;
+      void this.client.close();
+      this.client = this.makeClient(settings.insecureRegistries);
+      this.state.removeAllListeners();
+      this.state = this.makeState(this.client);
+    }
+  }
+
+  refreshRemote(): void {
+    this.state.invalidate();
+  }
+
+  forget(uri: string): void {
+    this.settings.delete(uri);
+    this.analyses.delete(uri);
+  }
+
+  /** A file in some context changed on disk: rescan just that path. */
+  async fileChanged(fileUri: string): Promise<void> {
+    const path = fileURLToPath(fileUri);
+    for (const [root, scanner] of this.scanners) {
+      const rel = relative(root, path);
+      if (!rel.startsWith('..') && !isAbsolute(rel)) {
+        await scanner.fileChanged(rel.split('\\').join('/'));
+        this.options.onChange();
+      }
+    }
+  }
+
+  private readonly analyses = new Map<string, { version: number; settings: LayerliftSettings; analysis: DockerfileAnalysis }>();
+
+  /**
+   * The model of a Dockerfile: pure analysis (cached per document version) + cached facts.
+   * Never waits for the network or the disk.
+   */
+  model(uri: string, text: string, version = -1): DocumentModel {
+    const settings = this.settings.get(uri) ?? defaultSettings;
+    const path = uri.startsWith('file:') ? fileURLToPath(uri) : undefined;
+    const folder = path ? this.folders.find((f) => !relative(f, path).startsWith('..')) : undefined;
+    const setting = path ? imageFor(settings, relative(folder ?? dirname(path), path)) : undefined;
+    let target: ImageReference | undefined;
+    let targetProblem: string | undefined;
+    if (!setting) {
+      targetProblem = 'No target image is configured for this Dockerfile: add it to the "layerlift.images" setting to see what a push would send.';
+    } else {
+      try {
+        target = parseReference(setting.image);
+      } catch (error) {
+        targetProblem = `The target image in "layerlift.images" is invalid: ${(error as Error).message}`;
+      }
+    }
+    let platform;
+    try {
+      platform = setting?.platform ? parsePlatform(setting.platform) : undefined;
+    } catch {
+      platform = undefined;
+    }
+    const cached = this.analyses.get(uri);
+    let analysis: DockerfileAnalysis;
+    if (cached && version >= 0 && cached.version === version && cached.settings === settings) {
+      analysis = cached.analysis;
+    } else {
+      analysis = analyzeDockerfile(text, { buildArgs: setting?.buildArgs, target: setting?.target, platform });
+      this.analyses.set(uri, { version, settings, analysis });
+    }
+    const contextRoot = path ? (setting?.context ? resolve(folder ?? dirname(path), setting.context) : dirname(path)) : undefined;
+    const facts = this.facts(contextRoot);
+    return { analysis, view: buildDocumentView(analysis, facts, { target, mirrors: settings.mirrors }), targetProblem };
+  }
+
+  private facts(contextRoot: string | undefined): FactsSource {
+    const scanner = contextRoot ? this.scanner(contextRoot) : undefined;
+    const state = this.state;
+    return {
+      baseImage: (ref, platform) => state.baseImage(ref, platform),
+      blobPresent: (repo, digest) => state.blobPresent(repo, digest),
+      isUnreachable: (registry) => state.unreachable.has(registry),
+      estimate: (instruction) => estimateFor(instruction, scanner),
+    };
+  }
+
+  private scanner(root: string): ContextScanner {
+    let scanner = this.scanners.get(root);
+    if (!scanner) {
+      scanner = new ContextScanner(root);
+      this.scanners.set(root, scanner);
+      const started = Date.now();
+      scanner.scan().then(
+        () => {
+          this.options.log?.(`scanned build context ${root} in ${Date.now() - started} ms`);
+          this.options.onChange();
+        },
+        (error: unknown) => this.options.log?.(`cannot scan build context ${root}: ${String(error)}`),
+      );
+    }
+    return scanner;
+  }
+
+  private makeClient(insecure: string[]): RegistryClient {
+    return new RegistryClient({ credentials: dockerConfigCredentials({ env: this.options.env ?? process.env }), insecureRegistries: insecure, userAgent: 'layerlift-language-server/0.1' });
+  }
+
+  private makeState(client: RegistryClient): RegistryState {
+    const state = new RegistryState(client);
+    state.on('changed', () => this.options.onChange());
+    return state;
+  }
+
+  async dispose(): Promise<void> {
+    await this.client.close();
+  }
+}
+
+function estimateFor(instruction: Instruction, scanner: ContextScanner | undefined): LayerEstimate {
+  const unknown: LayerEstimate = { bytes: null, compressedBytes: null, basis: 'unknown' };
+  if (!instruction.copy || instruction.copy.from !== undefined || !scanner) return unknown;
+  if (instruction.copy.sources.some((s) => s.startsWith('<<') || /^[a-z]+:\/\//i.test(s))) return unknown;
+  const snapshot = scanner.snapshot();
+  if (!snapshot) return unknown;
+  const estimate = estimateCopy(snapshot, instruction.copy.sources);
+  if (estimate.basis === 'unknown') return unknown;
+  return { bytes: estimate.bytes, compressedBytes: estimate.compressedBytes, basis: 'context' };
+}
+

@@ -1,0 +1,162 @@
+// What the language server knows about registries, without ever waiting for them.
+// Reads are synchronous and answer from cache (possibly "unknown yet"); a miss or a stale entry
+// schedules a fetch in the background. Fetches run a few at a time (HEADs of one round are
+// batched), results are cached with a TTL, and one 'changed' event per round tells the server
+// to send workspace/codeLens/refresh and workspace/inlayHint/refresh.
+import { EventEmitter } from 'node:events';
+import { formatReference, type ImageReference } from '../core/reference';
+import { selectManifest } from '../core/platform';
+import type { Descriptor, Platform } from '../core/mediaTypes';
+import { isRegistryError } from '../registry/errors';
+import type { RegistryClient, RepositoryRef } from '../registry/registryClient';
+import type { Fact } from '../analysis/documentView';
+
+export interface BaseImageFacts {
+  /** The digest the reference resolved to (index or manifest). */
+  digest: string;
+  /** The platform manifest's digest. */
+  manifestDigest: string;
+  layers: Descriptor[];
+  configDigest: string;
+  checkedAt: number;
+}
+
+export type { Fact };
+
+export interface RegistryStateOptions {
+  ttlMs?: number;
+  /** How long a failure is remembered before trying again. */
+  errorTtlMs?: number;
+  concurrency?: number;
+  now?: () => number;
+}
+
+interface Entry<T> {
+  value?: T;
+  error?: { message: string; code: string };
+  /** When `value` was last confirmed by the registry. */
+  checkedAt: number;
+  /** When the last attempt failed (0 when the last attempt succeeded). */
+  failedAt: number;
+  /** Due for a fetch regardless of age: new, or invalidated by the user. */
+  expired: boolean;
+  inFlight: boolean;
+}
+
+export class RegistryState extends EventEmitter {
+  private readonly bases = new Map<string, Entry<BaseImageFacts>>();
+  private readonly blobs = new Map<string, Entry<boolean>>();
+  private readonly queue: (() => Promise<void>)[] = [];
+  private running = 0;
+  private changedTimer: NodeJS.Timeout | undefined;
+  private readonly ttlMs: number;
+  private readonly errorTtlMs: number;
+  private readonly concurrency: number;
+  private readonly now: () => number;
+  /** Registries whose last request failed on the network: the UI says "offline". */
+  readonly unreachable = new Set<string>();
+
+  constructor(
+    private readonly client: RegistryClient,
+    options: RegistryStateOptions = {},
+  ) {
+    super();
+    this.ttlMs = options.ttlMs ?? 60_000;
+    this.errorTtlMs = options.errorTtlMs ?? 15_000;
+    this.concurrency = options.concurrency ?? 4;
+    this.now = options.now ?? Date.now;
+  }
+
+  /** The base image's layers for a platform; fetched in the background when unknown or stale. */
+  baseImage(ref: ImageReference, platform: Platform): Fact<BaseImageFacts> {
+    const key = `${formatReference(ref)}|${platform.os}/${platform.architecture}/${platform.variant ?? ''}`;
+    return this.read(this.bases, key, ref.registry, () => this.fetchBase(ref, platform));
+  }
+
+  /** Whether a repository holds a blob (HEAD); fetched in the background when unknown or stale. */
+  blobPresent(repo: RepositoryRef, digest: string): Fact<boolean> {
+    return this.read(this.blobs, `${repo.registry}/${repo.repository}|${digest}`, repo.registry, async () => (await this.client.headBlob(repo, digest)) !== undefined);
+  }
+
+  /** Forget everything (the user asked to refresh, or settings changed). */
+  invalidate(): void {
+    for (const map of [this.bases, this.blobs] as Map<string, Entry<unknown>>[]) {
+      for (const entry of map.values()) entry.expired = true;
+    }
+    this.emitChanged();
+  }
+
+  /** Resolves once nothing is queued or running (tests, and the CLI's one-shot use). */
+  async settled(): Promise<void> {
+    while (this.running > 0 || this.queue.length > 0) await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+
+  private read<T>(map: Map<string, Entry<T>>, key: string, registry: string, fetch: () => Promise<T>): Fact<T> {
+    const now = this.now();
+    let entry = map.get(key);
+    if (!entry) {
+      entry = { checkedAt: 0, failedAt: 0, expired: true, inFlight: false };
+      map.set(key, entry);
+    }
+    const due = entry.expired || (entry.error ? now - entry.failedAt > this.errorTtlMs : now - entry.checkedAt > this.ttlMs);
+    if (due && !entry.inFlight) this.schedule(entry, registry, fetch);
+    // A value survives a failed refresh, but it is then stale: "checked" stays when it was true.
+    const stale = entry.expired || entry.error !== undefined || now - entry.checkedAt > this.ttlMs;
+    if (entry.value !== undefined) return { state: 'known', value: entry.value, checkedAt: entry.checkedAt, stale };
+    if (entry.error) return { state: 'error', ...entry.error, checkedAt: entry.failedAt };
+    return { state: 'unknown' };
+  }
+
+  private schedule<T>(entry: Entry<T>, registry: string, fetch: () => Promise<T>): void {
+    entry.inFlight = true;
+    this.queue.push(async () => {
+      try {
+        entry.value = await fetch();
+        entry.error = undefined;
+        entry.checkedAt = this.now();
+        entry.failedAt = 0;
+        this.unreachable.delete(registry);
+      } catch (error) {
+        const code = isRegistryError(error) ? error.code : 'ERROR';
+        if (code === 'NETWORK' || code === 'TIMEOUT') this.unreachable.add(registry);
+        entry.error = { code, message: error instanceof Error ? error.message : String(error) };
+        entry.failedAt = this.now();
+      } finally {
+        entry.expired = false;
+        entry.inFlight = false;
+      }
+    });
+    // Batch: everything asked for in this turn of the event loop starts together.
+    setImmediate(() => this.pump());
+  }
+
+  private pump(): void {
+    while (this.running < this.concurrency && this.queue.length > 0) {
+      const task = this.queue.shift() as () => Promise<void>;
+      this.running++;
+      void task().finally(() => {
+        this.running--;
+        this.emitChanged();
+        this.pump();
+      });
+    }
+  }
+
+  private emitChanged(): void {
+    // One refresh per burst of results, not one per HEAD.
+    if (this.changedTimer) return;
+    this.changedTimer = setTimeout(() => {
+      this.changedTimer = undefined;
+      this.emit('changed');
+    }, 50);
+  }
+
+  private async fetchBase(ref: ImageReference, platform: Platform): Promise<BaseImageFacts> {
+    const repo = { registry: ref.registry, repository: ref.repository };
+    const top = await this.client.getManifest(repo, ref.digest ?? ref.tag ?? 'latest');
+    let image = top;
+    if (top.parsed.kind === 'index') image = await this.client.getManifest(repo, selectManifest(top.parsed.index, platform).digest);
+    if (image.parsed.kind !== 'image') throw new Error(`${formatReference(ref)} has no single image for ${platform.os}/${platform.architecture}`);
+    return { digest: top.digest, manifestDigest: image.digest, layers: image.parsed.manifest.layers, configDigest: image.parsed.manifest.config.digest, checkedAt: this.now() };
+  }
+}
