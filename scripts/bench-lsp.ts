@@ -117,7 +117,7 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((error: unknown) => {
+if (require.main === module) main().catch((error: unknown) => {
   console.error(`bench-lsp: ${error instanceof Error ? error.message : String(error)}`);
   process.exit(1);
 });

@@ -16,11 +16,13 @@ import { codeLenses } from './lsp/codeLens';
 import { inlayHints } from './lsp/inlayHints';
 import { hover } from './lsp/hover';
 import { diagnostics } from './lsp/diagnostics';
+import { IdleCollector } from './lsp/idleCollector';
 
 const connection = createConnection(ProposedFeatures.all);
 const documents = new TextDocuments(TextDocument);
 let capabilities: InitializeParams['capabilities'] = {};
 
+const idle = new IdleCollector();
 let refreshTimer: NodeJS.Timeout | undefined;
 /** New registry facts or context sizes arrived: ask the client to redraw (debounced). */
 function refresh(): void {
@@ -29,7 +31,11 @@ function refresh(): void {
     refreshTimer = undefined;
     if (capabilities.workspace?.codeLens?.refreshSupport) void connection.sendRequest('workspace/codeLens/refresh').catch(() => undefined);
     if (capabilities.workspace?.inlayHint?.refreshSupport) void connection.sendRequest('workspace/inlayHint/refresh').catch(() => undefined);
-    for (const document of documents.all()) publishDiagnostics(document);
+    // Registry facts only change diagnostics of documents in use; the rest update when touched.
+    for (const uri of workspace.recentDocuments()) {
+      const document = documents.get(uri);
+      if (document) publishDiagnostics(document);
+    }
   }, 100);
 }
 
@@ -57,7 +63,7 @@ connection.onInitialize((params) => {
       codeLensProvider: { resolveProvider: false },
       inlayHintProvider: true,
       hoverProvider: true,
-      executeCommandProvider: { commands: ['layerlift.server.refreshRegistryState'] },
+      executeCommandProvider: { commands: ['layerlift.server.refreshRegistryState', 'layerlift.server.memoryUsage'] },
     },
     serverInfo: { name: 'layerlift', version: '0.1.0' },
   };
@@ -79,12 +85,14 @@ connection.onDidChangeWatchedFiles(async ({ changes }) => {
 });
 
 documents.onDidOpen(async ({ document }) => {
+  idle.touch();
   await workspace.loadSettings(document.uri);
   publishDiagnostics(document);
   refresh();
 });
 documents.onDidChangeContent(({ document }) => publishDiagnostics(document));
 documents.onDidClose(({ document }) => {
+  idle.touch();
   workspace.forget(document.uri);
   void connection.sendDiagnostics({ uri: document.uri, diagnostics: [] });
 });
@@ -111,6 +119,9 @@ connection.onExecuteCommand(({ command }) => {
     workspace.refreshRemote();
     refresh();
   }
+  // For "Show Output" and the memory benchmark: what the server holds.
+  if (command === 'layerlift.server.memoryUsage') return { ...process.memoryUsage(), documents: documents.all().length };
+  return null;
 });
 
 connection.onShutdown(() => workspace.dispose());

@@ -88,7 +88,18 @@ export class WorkspaceModel {
     }
   }
 
+  /**
+   * Analyses of the most recently used documents (a Map keeps insertion order: re-inserting on
+   * use makes it an LRU). Re-analysing a 500-line Dockerfile takes ~2 ms; keeping every open
+   * document's analysis would cost ~200 kB each, so a hundred open tabs would weigh 20 MB.
+   */
   private readonly analyses = new Map<string, { version: number; settings: LayerliftSettings; analysis: DockerfileAnalysis }>();
+  private static readonly analysesKept = 32;
+
+  /** The documents used most recently, newest last (the server refreshes these first). */
+  recentDocuments(): string[] {
+    return [...this.analyses.keys()];
+  }
 
   /**
    * The model of a Dockerfile: pure analysis (cached per document version) + cached facts.
@@ -122,8 +133,10 @@ export class WorkspaceModel {
       analysis = cached.analysis;
     } else {
       analysis = analyzeDockerfile(text, { buildArgs: setting?.buildArgs, target: setting?.target, platform });
-      this.analyses.set(uri, { version, settings, analysis });
     }
+    this.analyses.delete(uri);
+    this.analyses.set(uri, { version, settings, analysis });
+    if (this.analyses.size > WorkspaceModel.analysesKept) this.analyses.delete(this.analyses.keys().next().value as string);
     const contextRoot = path ? (setting?.context ? resolve(folder ?? dirname(path), setting.context) : dirname(path)) : undefined;
     const facts = this.facts(contextRoot);
     return { analysis, view: buildDocumentView(analysis, facts, { target, mirrors: settings.mirrors }), targetProblem };
