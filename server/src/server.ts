@@ -74,21 +74,25 @@ connection.onInitialized(() => {
   if (capabilities.workspace?.didChangeWatchedFiles?.dynamicRegistration) void connection.client.register(DidChangeWatchedFilesNotification.type, { watchers: [{ globPattern: '**/*' }] });
 });
 
-connection.onDidChangeConfiguration(async () => {
-  await Promise.all(documents.all().map((d) => workspace.loadSettings(d.uri)));
-  workspace.refreshRemote();
-  refresh();
+connection.onDidChangeConfiguration(() => {
+  void Promise.all(documents.all().map((d) => workspace.loadSettings(d.uri))).then(() => {
+    workspace.refreshRemote();
+    refresh();
+  });
 });
 
-connection.onDidChangeWatchedFiles(async ({ changes }) => {
-  for (const change of changes) await workspace.fileChanged(change.uri);
+connection.onDidChangeWatchedFiles(({ changes }) => {
+  void (async () => {
+    for (const change of changes) await workspace.fileChanged(change.uri);
+  })();
 });
 
-documents.onDidOpen(async ({ document }) => {
+documents.onDidOpen(({ document }) => {
   idle.touch();
-  await workspace.loadSettings(document.uri);
-  publishDiagnostics(document);
-  refresh();
+  void workspace.loadSettings(document.uri).then(() => {
+    publishDiagnostics(document);
+    refresh();
+  });
 });
 documents.onDidChangeContent(({ document }) => publishDiagnostics(document));
 documents.onDidClose(({ document }) => {

@@ -10,29 +10,15 @@ import * as tar from 'tar-stream';
 import { buildImage, docker, importBusyboxImage, startDockerEngine, type DockerEngine } from '../bed/dockerEngine';
 import { makeTempDir } from '../bed/process';
 import { DockerEngineClient, EngineError, type HistoryEntry } from '../../server/src/engine/engineClient';
-import { matchHistoryToInstructions, mapHistoryToInstructions } from '../../server/src/analysis/historyMapping';
+import { matchHistoryToInstructions, mapHistoryToInstructions, targetChainInstructions } from '../../server/src/analysis/historyMapping';
+import { analyzeDockerfile } from '../../server/src/analysis/analyzeDockerfile';
 import type { Instruction } from '../../server/src/analysis/types';
 
-/** A hand-built analysis of a simple Dockerfile (one instruction a line, one stage). */
-function instructionsOf(dockerfile: string): Instruction[] {
-  return dockerfile
-    .split('\n')
-    .filter((line) => line.trim() !== '')
-    .map((line, index) => {
-      const [keyword = '', ...args] = line.trim().split(/\s+/);
-      const upper = keyword.toUpperCase();
-      return {
-        index,
-        stage: 0,
-        keyword: upper,
-        line: index,
-        endLine: index,
-        range: { start: { line: index, character: 0 }, end: { line: index, character: line.length } },
-        flags: {},
-        args,
-        createsLayer: upper === 'RUN' || upper === 'COPY' || upper === 'ADD',
-      };
-    });
+/** The instructions whose steps are the image's newest history entries, from the real analysis. */
+function chainOf(dockerfile: string): Instruction[] {
+  const analysis = analyzeDockerfile(dockerfile);
+  assert.deepEqual(analysis.errors, []);
+  return targetChainInstructions(analysis);
 }
 
 interface ConfigHistory {
@@ -49,8 +35,8 @@ async function configHistory(engine: DockerEngine, ref: string, dir: string): Pr
   const done = new Promise<void>((resolve, reject) => {
     extract.on('entry', (header, stream, next) => {
       const chunks: Buffer[] = [];
-      stream.on('data', (chunk: Buffer) => {
-        if (header.name.endsWith('.json')) chunks.push(chunk);
+      stream.on('data', (chunk: unknown) => {
+        if (header.name.endsWith('.json') && Buffer.isBuffer(chunk)) chunks.push(chunk);
       });
       stream.on('end', () => {
         if (header.name.endsWith('.json')) files.set(header.name, Buffer.concat(chunks));
@@ -84,10 +70,23 @@ const appDockerfile = [
   '',
 ].join('\n');
 
+// Multi-stage: the target builds FROM the `base` stage and copies from `other`.
+const multiStageDockerfile = [
+  'FROM layerlift/busybox:latest AS base',
+  'RUN echo base > /base.txt',
+  'FROM layerlift/busybox:latest AS other',
+  'RUN echo other-stage > /other.txt',
+  'FROM base',
+  'COPY --from=other /other.txt /other.txt',
+  'ENV DONE=1',
+  '',
+].join('\n');
+
 // Built FROM the app image: a RUN whose layer holds only a directory (size 0, but a layer).
-const childDockerfile = ['FROM ll/app:1', 'RUN mkdir /data', 'RUN true', 'COPY b.txt /data/', ''].join('\n');
+const childDockerfile = ['FROM ll/app:1', 'USER root', 'RUN mkdir /data', 'RUN true', 'COPY b.txt /data/', ''].join('\n');
 
 void describe('DockerEngineClient against a real engine', () => {
+  // Set by before(); after() copes with a before() that failed part-way.
   let engine: DockerEngine;
   let client: DockerEngineClient;
   let work: { path: string; remove: () => Promise<void> };
@@ -107,13 +106,18 @@ void describe('DockerEngineClient against a real engine', () => {
     await writeFile(join(child, 'b.txt'), 'b\n');
     await writeFile(join(child, 'Dockerfile'), childDockerfile);
     await buildImage(engine, child, 'll/child:1');
+    const multi = join(work.path, 'multi');
+    await mkdir(multi);
+    await writeFile(join(multi, 'Dockerfile'), multiStageDockerfile);
+    await buildImage(engine, multi, 'll/multi:1');
     // Resolved from the environment, as the CLI and the extension do.
     client = new DockerEngineClient({ env: { ...engine.env } });
   });
   after(async () => {
-    await client.close();
-    await engine.stop();
-    await work.remove();
+    // Whatever before() got to: a failed build must not leave dockerd running.
+    await client?.close();
+    await engine?.stop();
+    await work?.remove();
   });
 
   void test('ping negotiates the API version from DOCKER_HOST', async () => {
@@ -147,7 +151,7 @@ void describe('DockerEngineClient against a real engine', () => {
   });
 
   void test('imageHistory: oldest first, empty_layer exactly as in the image config', async () => {
-    for (const ref of ['ll/app:1', 'll/child:1']) {
+    for (const ref of ['ll/app:1', 'll/child:1', 'll/multi:1']) {
       const history = await client.imageHistory(ref);
       const judge = await configHistory(engine, ref, work.path);
       assert.deepEqual(history.map((h) => h.createdBy), judge.history.map((h) => h.created_by ?? ''));
@@ -189,7 +193,7 @@ void describe('DockerEngineClient against a real engine', () => {
     const image = await client.imageInspect('ll/app:1');
     assert.ok(image);
     const history = await client.imageHistory('ll/app:1');
-    const instructions = instructionsOf(appDockerfile);
+    const instructions = chainOf(appDockerfile);
     const match = matchHistoryToInstructions(history, image.rootfs.diffIds, instructions, 1);
     assert.equal(match.complete, true, JSON.stringify(match.mismatch));
     assert.equal(match.baseLayers, 1);
@@ -212,23 +216,38 @@ void describe('DockerEngineClient against a real engine', () => {
     const image = await client.imageInspect('ll/child:1');
     assert.ok(image);
     const history = await client.imageHistory('ll/child:1');
-    const layers = mapHistoryToInstructions(history, image.rootfs.diffIds, instructionsOf(childDockerfile), 5);
+    const layers = mapHistoryToInstructions(history, image.rootfs.diffIds, chainOf(childDockerfile), 5);
     assert.deepEqual(
       layers.map((l) => [l.instructionIndex, l.layerIndex, l.size]),
-      [[1, 5, 0], [2, undefined, 0], [3, 6, 2]],
+      [[1, undefined, 0], [2, 5, 0], [3, undefined, 0], [4, 6, 2]],
     );
-    assert.equal(layers[0]?.diffId, image.rootfs.diffIds[5]);
+    assert.equal(layers[1]?.diffId, image.rootfs.diffIds[5]);
+    assert.equal(layers[3]?.diffId, image.rootfs.diffIds[6]);
+  });
+
+  void test('maps a multi-stage target through its FROM chain, not the COPY --from stage', async () => {
+    const image = await client.imageInspect('ll/multi:1');
+    assert.ok(image);
+    const history = await client.imageHistory('ll/multi:1');
+    const chain = chainOf(multiStageDockerfile);
+    const match = matchHistoryToInstructions(history, image.rootfs.diffIds, chain, 1);
+    assert.equal(match.complete, true, JSON.stringify(match.mismatch));
+    const lines = new Map(chain.map((i) => [i.index, i.line]));
+    assert.deepEqual(
+      match.layers.map((l) => [lines.get(l.instructionIndex), l.layerIndex, l.size]),
+      [[1, 1, 'base\n'.length], [5, 2, 'other-stage\n'.length], [6, undefined, 0]],
+    );
   });
 
   void test('another Dockerfile maps only as far as it agrees', async () => {
     const image = await client.imageInspect('ll/child:1');
     assert.ok(image);
     const history = await client.imageHistory('ll/child:1');
-    const other = instructionsOf(['FROM ll/app:1', 'RUN mkdir /data', 'ENV X=1', 'COPY b.txt /data/', ''].join('\n'));
+    const other = chainOf(['FROM ll/app:1', 'USER root', 'RUN mkdir /data', 'ENV X=1', 'COPY b.txt /data/', ''].join('\n'));
     const match = matchHistoryToInstructions(history, image.rootfs.diffIds, other);
     assert.equal(match.complete, false);
-    assert.deepEqual(match.mismatch, { instructionIndex: 2, expected: 'ENV', found: 'RUN' });
-    assert.deepEqual(match.layers.map((l) => l.instructionIndex), [3]);
+    assert.deepEqual(match.mismatch, { instructionIndex: 3, expected: 'ENV', found: 'RUN' });
+    assert.deepEqual(match.layers.map((l) => l.instructionIndex), [4]);
   });
 
   void test('IMAGE_NOT_FOUND for the history of a missing image', async () => {

@@ -26,7 +26,7 @@ export interface TestLspClient {
 
 export async function startLspClient(options: { rootPath: string; settings: unknown; env?: NodeJS.ProcessEnv }): Promise<TestLspClient> {
   const child = spawn(process.execPath, [serverPath, '--stdio'], { env: { PATH: process.env.PATH, HOME: '/nonexistent-home', ...options.env }, stdio: ['pipe', 'pipe', 'pipe'] });
-  const connection = createProtocolConnection(new StreamMessageReader(child.stdout!), new StreamMessageWriter(child.stdin!));
+  const connection = createProtocolConnection(new StreamMessageReader(child.stdout), new StreamMessageWriter(child.stdin));
   let refreshes = 0;
   const published = new Map<string, PublishDiagnosticsParams>();
   connection.onRequest('workspace/configuration', (params: { items: { section?: string }[] }) => params.items.map(() => options.settings));

@@ -6,6 +6,7 @@ import { describe, test } from 'node:test';
 import {
   BadPatternError,
   IgnoreMatcher,
+  compileFilepathMatch,
   containsWildcards,
   filepathMatch,
   goClean,
@@ -393,9 +394,21 @@ void describe('filepath.Match (COPY wildcards)', () => {
   test('Go table', () => {
     for (const [pattern, name, want] of GO_MATCH) {
       const label = `Match(${JSON.stringify(pattern)}, ${JSON.stringify(name)})`;
-      if (want === null) assert.throws(() => filepathMatch(pattern, name), BadPatternError, label);
-      else assert.equal(filepathMatch(pattern, name), want, label);
+      if (want === null) {
+        assert.throws(() => filepathMatch(pattern, name), BadPatternError, label);
+        assert.throws(() => compileFilepathMatch(pattern), BadPatternError, label);
+      } else {
+        assert.equal(filepathMatch(pattern, name), want, label);
+        assert.equal(compileFilepathMatch(pattern)(name), want, `compiled ${label}`);
+      }
     }
+  });
+
+  test('the compiled form agrees with the port on classes that may match a slash', () => {
+    for (const [pattern, name] of [['a[^x]b', 'a/b'], ['a[/]b', 'a/b'], ['*/[a-c]?', 'x/b/'], ['[\\*]*', '*x'], ['x*y*z', 'xaybz'], ['x*y*z', 'xay/bz']] as const) {
+      assert.equal(compileFilepathMatch(pattern)(name), filepathMatch(pattern, name), `${pattern} ${name}`);
+    }
+    assert.equal(filepathMatch('a[^x]b', 'a/b'), true); // Go: a class is not barred from matching '/'
   });
 
   test('wildcard detection follows the builder (backslash escapes one character)', () => {

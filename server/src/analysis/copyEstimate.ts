@@ -19,15 +19,15 @@
 //     compares against, so it is "the uncompressed layer size".
 //   - `tarBytes`: the uncompressed layer tar (the diff, what is hashed into the diffID and what
 //     gets gzipped): a 512-byte header per entry (files, directories, symlinks, and the
-//     destination's directories), file data padded to 512 bytes, PAX headers for names over 100
-//     bytes, and the 1024-byte end marker. It exceeds `bytes` noticeably for many small files.
+//     destination's directories), file data padded to 512 bytes, a PAX header for a name USTAR
+//     cannot hold, and the 1024-byte end marker. It exceeds `bytes` noticeably for many small files.
 //   - `compressedBytes`: the pushed blob. dockerd gzips the layer tar on push with Go's
 //     compress/gzip `gzip.NewWriter` (moby distribution/push.go `compress`; pkg/archive's
 //     CompressStream does the same), i.e. gzip.DefaultCompression, which compress/flate maps to
 //     level 6. Estimated as Σ size × the file's deflate ratio at level 6 (sampled by the scanner)
 //     plus the compressed cost of the tar headers and the gzip framing.
 
-import { containsWildcards, filepathMatch, goClean } from './dockerignore';
+import { compileFilepathMatch, containsWildcards, goClean } from './dockerignore';
 
 /** One path of the build context, as the scanner saw it (lstat: symlinks are not followed). */
 export interface ContextEntry {
@@ -135,15 +135,18 @@ export function resolveCopySources(snapshot: ContextSnapshot, sources: readonly 
     }
     const normalized = normalizeSource(source);
     if (containsWildcards(normalized)) {
+      let matches: (name: string) => boolean;
+      try {
+        matches = compileFilepathMatch(normalized);
+      } catch {
+        selection.missing.push(source); // a malformed pattern matches nothing: the build fails on it
+        continue;
+      }
+      // Only paths that start with the pattern's literal part can match.
+      const literal = /^[^*?[\\]*/.exec(normalized)?.[0] ?? '';
       let found = false;
       for (const [path, entry] of snapshot) {
-        let matches: boolean;
-        try {
-          matches = filepathMatch(normalized, path);
-        } catch {
-          matches = false; // a malformed pattern matches nothing: the build fails on it
-        }
-        if (!matches) continue;
+        if (!path.startsWith(literal) || !matches(path)) continue;
         found = true;
         copyPath(source, path, entry);
       }
@@ -164,19 +167,38 @@ export function resolveCopySources(snapshot: ContextSnapshot, sources: readonly 
 const utf8Length = (s: string): number => Buffer.byteLength(s, 'utf8');
 const padded = (n: number): number => Math.ceil(n / BLOCK) * BLOCK;
 
+const isAscii = (s: string): boolean => !/[^\x00-\x7f]/.test(s);
+
+/** Go archive/tar splitUSTARPath: whether a long name fits USTAR's prefix (155) + name (100). */
+function splitsForUstar(name: string): boolean {
+  let length = name.length;
+  if (length <= 100 || !isAscii(name)) return false;
+  if (length > 156) length = 156;
+  else if (name[length - 1] === '/') length--;
+  const slash = name.lastIndexOf('/', length - 1);
+  const suffix = name.length - slash - 1;
+  return !(slash <= 0 || suffix > 100 || suffix === 0 || slash > 155);
+}
+
+/** Length of one PAX record "%d key=value\n", the length counting its own digits. */
+function paxRecordLength(key: string, valueBytes: number): number {
+  const body = key.length + valueBytes + 3;
+  const first = body + String(body).length;
+  return body + String(first).length;
+}
+
 /**
- * Extra bytes of a PAX extended header, which Go's tar writer (moby forces FormatPAX) adds for a
- * name or link target longer than 100 bytes or not ASCII: a 512-byte header plus the records
- * ("%d path=%s\n", the length counting its own digits) padded to 512.
+ * Bytes of the header(s) of one tar entry as Go's archive/tar writes them for moby (FormatPAX
+ * requested, USTAR used when it can encode the entry): 512, plus a PAX extended header (512 and
+ * the records padded to 512) when the name is not ASCII or is over 100 bytes and cannot be split
+ * into USTAR's prefix and name, or a symlink target is over 100 bytes.
  */
-function paxOverhead(value: string, key = 'path'): number {
-  const length = utf8Length(value);
-  // eslint-disable-next-line no-control-regex
-  if (length <= 100 && /^[\x00-\x7f]*$/.test(value)) return 0;
-  const body = length + key.length + 3; // " key=value\n"
-  let record = body + String(body).length;
-  record = body + String(record).length;
-  return BLOCK + padded(record);
+function headerBytes(name: string, linkTargetBytes?: number): number {
+  let records = 0;
+  const ascii = isAscii(name);
+  if (!ascii || (name.length > 100 && !splitsForUstar(name))) records += paxRecordLength('path', ascii ? name.length : utf8Length(name));
+  if (linkTargetBytes !== undefined && linkTargetBytes > 100) records += paxRecordLength('linkpath', linkTargetBytes);
+  return BLOCK + (records > 0 ? BLOCK + padded(records) : 0);
 }
 
 /** Directories of the destination that appear in the layer (`/etc/app/` → etc, etc/app). */
@@ -214,22 +236,22 @@ export function estimateCopy(snapshot: ContextSnapshot, sources: readonly string
     if (!entry) continue;
     entries++;
     const name = nameInLayer(dest);
-    tarBytes += BLOCK + paxOverhead(name);
     if (entry.isSymlink) {
-      if (entry.size > 100) tarBytes += paxOverhead('x'.repeat(entry.size), 'linkpath');
+      tarBytes += headerBytes(name, entry.size);
       continue;
     }
+    tarBytes += headerBytes(name);
     bytes += entry.size;
     tarBytes += padded(entry.size);
     compressed += entry.size * (entry.compressedRatio ?? UNKNOWN_RATIO);
   }
   for (const dir of selection.directories) {
     entries++;
-    tarBytes += BLOCK + paxOverhead(`${nameInLayer(dir)}/`);
+    tarBytes += headerBytes(`${nameInLayer(dir)}/`);
   }
   for (const dir of destDirs) {
     entries++;
-    tarBytes += BLOCK + paxOverhead(`${dir}/`);
+    tarBytes += headerBytes(`${dir}/`);
   }
   compressed += entries * COMPRESSED_HEADER_BYTES;
 

@@ -16,9 +16,13 @@
 //     per layer by the estimate), capped at 1 (deflate stores what it cannot shrink).
 //   - One scan reads at most `sampleBudgetBytes` for sampling; per-file ratios are cached by
 //     (size, mtime) across scans, so a rescan only samples what changed.
+//   - An incremental update (one changed file) reads at most one 64 KiB sample, synchronously
+//     (a few ms), and only for a large file or an extension not seen yet; a new directory
+//     reads at most 8 such samples, largest files first.
+import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import { open, readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
-import { deflateRaw, constants as zlibConstants } from 'node:zlib';
+import { deflateRaw, deflateRawSync, constants as zlibConstants } from 'node:zlib';
 
 export const GZIP_LEVEL = 6;
 export const FILE_SAMPLE_BYTES = 64 * 1024;
@@ -32,6 +36,35 @@ export async function deflateRatio(data: Buffer): Promise<number | undefined> {
   if (data.length === 0) return undefined;
   const compressed = await deflateRawAsync(data, { level: GZIP_LEVEL, strategy: zlibConstants.Z_DEFAULT_STRATEGY });
   return Math.min(1, compressed.length / data.length);
+}
+
+/** deflateRatio, synchronously: for one bounded sample (≤ 64 KiB: a few ms), where a round trip
+ *  through the libuv pool would cost more than the work when the pool is busy. */
+export function deflateRatioSync(data: Buffer): number | undefined {
+  if (data.length === 0) return undefined;
+  return Math.min(1, deflateRawSync(data, { level: GZIP_LEVEL }).length / data.length);
+}
+
+/** readSample, synchronously (same chunks). */
+export function readSampleSync(absolutePath: string, size: number, maxBytes: number): { sample: Buffer; isArchive: boolean } {
+  if (size <= maxBytes) {
+    const sample = readFileSync(absolutePath);
+    return { sample, isArchive: looksLikeArchive(sample) };
+  }
+  const fd = openSync(absolutePath, 'r');
+  try {
+    const chunk = Math.floor(maxBytes / CHUNKS);
+    const buffers: Buffer[] = [];
+    for (let i = 0; i < CHUNKS; i++) {
+      const position = i === CHUNKS - 1 ? size - chunk : Math.floor(((size - chunk) * i) / (CHUNKS - 1));
+      const buffer = Buffer.alloc(chunk);
+      const bytesRead = readSync(fd, buffer, 0, chunk, position);
+      buffers.push(buffer.subarray(0, bytesRead));
+    }
+    return { sample: Buffer.concat(buffers), isArchive: looksLikeArchive(buffers[0] ?? Buffer.alloc(0)) };
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /**

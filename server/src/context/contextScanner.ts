@@ -15,11 +15,13 @@ import {
   EXTENSION_SAMPLE_BYTES,
   FILE_SAMPLE_BYTES,
   deflateRatio,
+  deflateRatioSync,
   extensionKey,
   forEachLimited,
   looksLikeArchive,
   readHead,
   readSample,
+  readSampleSync,
 } from './compressibility';
 
 export interface ContextScannerOptions {
@@ -74,6 +76,8 @@ interface ExtensionRatio {
 }
 
 const SLICE_MS = 8;
+/** Files read for sampling by one incremental update (a new directory): bounds the update time. */
+const UPDATE_SAMPLES = 8;
 
 export class ContextScanner {
   readonly root: string;
@@ -117,6 +121,7 @@ export class ContextScanner {
   fileChanged(relativePath: string): Promise<void> {
     return this.enqueue(async () => {
       const rel = normalizeRelative(relativePath);
+      if (rel === '..' || rel.startsWith('../')) return; // outside the context
       if (!this.scanned || rel === '.' || rel === normalizeRelative(this.options.ignoreFile)) {
         await this.fullScan();
         return;
@@ -388,7 +393,8 @@ export class ContextScanner {
     if (this.matcher.isExcluded(rel)) {
       const wasDirectory = this.entries.get(rel)?.isDirectory === true;
       this.entries.delete(rel);
-      if (wasDirectory || !this.entries.has(rel)) this.removeBelow(rel);
+      if (wasDirectory) this.removeBelow(rel);
+      this.pruneUnsentParents(rel);
       // An excluded directory entered for an exception: its sent children keep it; check them.
       const stat = safeLstat(this.abs(rel));
       if (stat?.isDirectory() && !this.matcher.canSkipDirectory(rel)) await this.rewalkDirectory(rel);
@@ -398,22 +404,20 @@ export class ContextScanner {
     const previous = this.entries.get(rel);
     if (!stat) {
       this.entries.delete(rel);
-      if (previous?.isDirectory !== false) this.removeBelow(rel);
+      if (previous?.isDirectory === true) this.removeBelow(rel);
+      this.pruneUnsentParents(rel);
       return;
     }
     if (stat.isDirectory()) {
-      if (previous && !previous.isDirectory) this.entries.delete(rel);
-      this.removeBelow(rel);
-      this.ensureParents(rel);
+      if (previous?.isDirectory) this.removeBelow(rel);
       addEntry(this.entries, rel, { size: 0, isDirectory: true, mtimeMs: 0 });
       await this.rewalkDirectory(rel);
       return;
     }
     if (previous?.isDirectory) this.removeBelow(rel);
-    this.ensureParents(rel);
     const entry = fileEntry(stat);
-    this.entries.set(rel, entry);
-    await this.sampleOne(rel, entry);
+    addEntry(this.entries, rel, entry);
+    this.sampleOne(rel, entry);
   }
 
   /** Walks one directory again (its match state recomputed from the root down). */
@@ -423,26 +427,34 @@ export class ContextScanner {
     if (!this.matcher.empty) for (let i = 1; i <= parts.length; i++) state = this.matcher.match(parts.slice(0, i).join('/'), state).state;
     const added = new Map<string, Entry>();
     await this.walk(rel, state, added, emptyStats());
-    for (const [path, entry] of added) {
-      this.entries.set(path, entry);
-      if (!entry.isDirectory) await this.sampleOne(path, entry);
+    for (const [path, entry] of added) this.entries.set(path, entry);
+    // Bounded like a scan: the largest files first, at most UPDATE_SAMPLES files read; the rest
+    // take their extension's (or the mean) ratio. A full scan refines them later.
+    const files = [...added].filter(([, e]) => !e.isDirectory).sort((a, b) => b[1].size - a[1].size);
+    let reads = 0;
+    for (const [path, entry] of files) {
+      if (this.sampleOne(path, entry, reads < UPDATE_SAMPLES)) reads++;
     }
-    if (added.size > 0) this.ensureParents(`${rel}/x`);
   }
 
   /**
    * Gives one new or changed file a ratio: its own sample when it is large, or when its
-   * extension has none yet; else its extension's ratio. Bounded: at most 64 KiB read.
+   * extension has none yet; else its extension's ratio. At most 64 KiB read, and nothing when
+   * `mayRead` is false. Resolves whether it read the file.
    */
-  private async sampleOne(path: string, entry: Entry): Promise<void> {
+  private sampleOne(path: string, entry: Entry, mayRead = true): boolean {
     const key = extensionKey(path);
     const large = entry.size >= this.options.largeFileBytes;
-    if (!entry.isSymlink && entry.size > 0 && (large || !this.extensionRatios.has(key))) {
+    let read = false;
+    if (mayRead && !entry.isSymlink && entry.size > 0 && (large || !this.extensionRatios.has(key))) {
       const cached = this.samples.get(path);
       if (!(cached && cached.size === entry.size && cached.mtimeMs === entry.mtimeMs)) {
+        read = true;
         try {
-          const { sample, isArchive } = await readSample(this.abs(path), entry.size, FILE_SAMPLE_BYTES);
-          const ratio = await deflateRatio(sample);
+          // Synchronous on purpose: ≤ 64 KiB read and deflated, a few ms, with no wait for a
+          // busy libuv pool (which made single updates take tens of ms under load).
+          const { sample, isArchive } = readSampleSync(this.abs(path), entry.size, FILE_SAMPLE_BYTES);
+          const ratio = deflateRatioSync(sample);
           if (large) this.samples.set(path, { size: entry.size, mtimeMs: entry.mtimeMs, ratio, isArchive });
           else {
             entry.isArchive = isArchive;
@@ -453,20 +465,28 @@ export class ContextScanner {
         }
       }
     }
-    this.assignRatio(path, entry, large && this.samples.has(path));
+    const cached = this.samples.get(path);
+    this.assignRatio(path, entry, large && cached?.size === entry.size && cached.mtimeMs === entry.mtimeMs);
+    return read;
+  }
+
+  /**
+   * An excluded directory is in the snapshot only as the parent of something sent (Docker's
+   * context has it then, and only then). After a removal below one, drop it if it is now empty.
+   */
+  private pruneUnsentParents(rel: string): void {
+    for (let slash = rel.lastIndexOf('/'); slash > 0; slash = rel.lastIndexOf('/', slash - 1)) {
+      const parent = rel.slice(0, slash);
+      if (!this.entries.has(parent) || !this.matcher.isExcluded(parent)) return;
+      const prefix = `${parent}/`;
+      for (const path of this.entries.keys()) if (path.startsWith(prefix)) return;
+      this.entries.delete(parent);
+    }
   }
 
   private removeBelow(rel: string): void {
     const prefix = `${rel}/`;
     for (const path of this.entries.keys()) if (path.startsWith(prefix)) this.entries.delete(path);
-  }
-
-  private ensureParents(rel: string): void {
-    for (let slash = rel.lastIndexOf('/'); slash > 0; slash = rel.lastIndexOf('/', slash - 1)) {
-      const parent = rel.slice(0, slash);
-      if (this.entries.has(parent)) return;
-      this.entries.set(parent, { size: 0, isDirectory: true, mtimeMs: 0 });
-    }
   }
 }
 

@@ -67,7 +67,7 @@ export async function runAnalyze(args: string[], io: CommandIO): Promise<number>
   await scanner.scan();
   const estimate = (instruction: Instruction): LayerEstimate => {
     if (!instruction.copy || instruction.copy.from !== undefined || instruction.copy.sources.some((s) => s.startsWith('<<'))) return { bytes: null, compressedBytes: null, basis: 'unknown' };
-    const e = estimateCopy(scanner.snapshot(), instruction.copy.sources);
+    const e = estimateCopy(scanner.snapshot(), instruction.copy.sources, { destination: instruction.copy.destination, add: instruction.keyword === 'ADD' });
     return e.basis === 'unknown' ? { bytes: null, compressedBytes: null, basis: 'unknown' } : { bytes: e.bytes, compressedBytes: e.compressedBytes, basis: 'context' };
   };
   const client = makeClient(values['insecure-registry'], io.env);
