@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import * as tar from 'tar-stream';
 import { buildImage, docker, importBusyboxImage, startDockerEngine, type DockerEngine } from '../bed/dockerEngine';
 import { makeTempDir } from '../bed/process';
-import { DockerEngineClient, EngineError, type HistoryEntry } from '../../server/src/engine/engineClient';
+import { DockerEngineClient, EngineError, encodeImageRef, negotiateApiVersion, type HistoryEntry } from '../../server/src/engine/engineClient';
 import { matchHistoryToInstructions, mapHistoryToInstructions, targetChainInstructions } from '../../server/src/analysis/historyMapping';
 import { analyzeDockerfile } from '../../server/src/analysis/analyzeDockerfile';
 import type { Instruction } from '../../server/src/analysis/types';
@@ -312,5 +312,18 @@ void test('ENGINE_TIMEOUT when the socket accepts but never answers', async () =
     for (const socket of held) socket.destroy();
     await new Promise<void>((resolve) => server.close(() => resolve()));
     await scratch.remove();
+  }
+});
+
+void test('API version negotiation and image paths', () => {
+  assert.equal(negotiateApiVersion('1.45'), '1.41');
+  assert.equal(negotiateApiVersion('1.41'), '1.41');
+  assert.equal(negotiateApiVersion('1.40'), '1.40');
+  assert.equal(negotiateApiVersion(undefined), '1.24'); // the Go client's fallback
+  assert.equal(negotiateApiVersion('garbage'), '1.24');
+  assert.equal(encodeImageRef('localhost:5000/a/b:1'), 'localhost%3A5000/a/b%3A1');
+  assert.equal(encodeImageRef('a@sha256:00'), 'a%40sha256%3A00');
+  for (const bad of ['', '../containers/json', 'a/../../x', 'a?x=1', 'a#b', 'a b', 'a//b', 'a%2Fb']) {
+    assert.throws(() => encodeImageRef(bad), { code: 'IMAGE_NOT_FOUND' }, bad);
   }
 });

@@ -18,6 +18,12 @@ test('server/src/core imports no I/O, no LSP, no network and no other layer', ()
   assert.deepEqual(offending, []);
 });
 
+test('server/src/analysis imports no I/O, no LSP and no network', () => {
+  const forbidden = /^(node:)?(fs|fs\/promises|net|http|https|child_process|dgram|tls)$|^undici$|^vscode|\/(registry|remote|context|engine|lsp|cli|copy)\//;
+  const offending = importsOf('server/src/analysis').filter((i) => forbidden.test(i.from));
+  assert.deepEqual(offending, []);
+});
+
 test('the VS Code client does not import the server, undici or the file system', () => {
   const forbidden = /server\/src|^undici$|^(node:)?(fs|fs\/promises|net|http|https|child_process)$/;
   const offending = importsOf('client/src').filter((i) => forbidden.test(i.from));
