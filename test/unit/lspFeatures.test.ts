@@ -362,7 +362,7 @@ void describe('inlayHints', () => {
       paddingLeft: true,
       tooltip: 'every base layer is already in registry.example.com/team/app:1',
     });
-    assert.equal(hints[1]?.tooltip, 'built layer that a push would upload');
+    assert.equal(hints[1]?.tooltip, 'built layer a push would upload (12.0 MB uncompressed)');
     assert.equal(hints[2]?.tooltip, 'RUN layers are measured after a build');
     assert.equal(hints[3]?.tooltip, 'estimated from the build context: 4.0 kB uncompressed, ~1.5 kB compressed');
   });
@@ -548,7 +548,7 @@ void describe('hover', () => {
     assert.deepEqual(run?.range, range(7, 0, 8, 20));
     assert.equal(
       markdown(hover(v, { line: 6, character: 0 }, now)),
-      ['**COPY layer**', '', '| | Compressed | Uncompressed | Status |', '|---|---|---|---|', '| COPY | 1.0 MB | 12.0 MB | will upload |'].join('\n'),
+      ['**COPY layer**', '', '| | Compressed | Uncompressed | Status |', '|---|---|---|---|', '| COPY | 1.0 MB | 12.0 MB | built; will upload |'].join('\n'),
     );
     assert.equal(
       markdown(hover(v, { line: 10, character: 0 }, now)),

@@ -23,8 +23,21 @@ export interface LayerEstimate {
   basis: 'context' | 'built' | 'unknown';
 }
 
+/** A layer of the image last built from this Dockerfile (engine history mapped to the line). */
+export interface BuiltLayer {
+  /** Uncompressed bytes, as `docker history` reports them. */
+  bytes: number;
+  diffId?: string;
+  /** Whether the target image already has this layer (its config lists the diff_id). */
+  inTarget?: boolean;
+  /** The compressed blob size, when the target has it. */
+  compressedBytes?: number;
+}
+
 export interface FactsSource {
   baseImage(ref: ImageReference, platform: Platform): Fact<BaseLayers>;
+  /** The built layer an instruction produced, when an image built from this Dockerfile exists. */
+  built?(instruction: Instruction): BuiltLayer | undefined;
   blobPresent(repo: { registry: string; repository: string }, digest: string): Fact<boolean>;
   estimate(instruction: Instruction): LayerEstimate;
   isUnreachable(registry: string): boolean;
@@ -56,6 +69,8 @@ export interface LayerView {
   instruction: Instruction;
   estimate: LayerEstimate;
   inTargetImage: boolean;
+  /** After a build: whether the target already holds this exact layer (a cache hit pushed before). */
+  inTarget?: boolean;
 }
 
 export interface DocumentView {
@@ -76,9 +91,7 @@ export function buildDocumentView(analysis: DockerfileAnalysis, facts: FactsSour
   const target = options.target ? { ref: options.target, text: familiarReference(options.target) } : undefined;
   const chain = imageChain(analysis);
   const stages = analysis.stages.map((stage) => stageView(stage, analysis, chain.has(stage.index), facts, options));
-  const layers = analysis.instructions
-    .filter((i) => i.createsLayer)
-    .map((instruction) => ({ instruction, estimate: facts.estimate(instruction), inTargetImage: chain.has(instruction.stage) }));
+  const layers = analysis.instructions.filter((i) => i.createsLayer).map((instruction) => layerView(instruction, chain.has(instruction.stage), facts));
   let uploadBytes = 0;
   let totalBytes = 0;
   let unknownLayers = 0;
@@ -96,10 +109,24 @@ export function buildDocumentView(analysis: DockerfileAnalysis, facts: FactsSour
       continue;
     }
     totalBytes += layer.estimate.compressedBytes;
-    uploadBytes += layer.estimate.compressedBytes;
+    if (!layer.inTarget) uploadBytes += layer.estimate.compressedBytes;
   }
   const offline = [...new Set(stages.flatMap((s) => (s.stage.base?.kind === 'image' ? [s.stage.base.ref.registry] : [])).concat(target ? [target.ref.registry] : []))].some((r) => facts.isUnreachable(r));
   return { target, stages, layers, totals: { uploadBytes, totalBytes, unknownLayers }, offline };
+}
+
+/**
+ * A layer line's figures: after a build, the real layer (size from the engine; compressed size
+ * from the target when it has the layer, else scaled by the context estimate's ratio); before,
+ * the estimate from the build context.
+ */
+function layerView(instruction: Instruction, inTargetImage: boolean, facts: FactsSource): LayerView {
+  const estimate = facts.estimate(instruction);
+  const built = inTargetImage ? facts.built?.(instruction) : undefined;
+  if (!built) return { instruction, estimate, inTargetImage };
+  const ratio = estimate.bytes && estimate.compressedBytes !== null && estimate.bytes > 0 ? estimate.compressedBytes / estimate.bytes : undefined;
+  const compressedBytes = built.compressedBytes ?? (ratio !== undefined ? Math.round(built.bytes * ratio) : built.bytes);
+  return { instruction, estimate: { bytes: built.bytes, compressedBytes, basis: 'built' }, inTargetImage, inTarget: built.inTarget };
 }
 
 /** The stages whose layers end up in the pushed image: the target and the stages it is FROM. */

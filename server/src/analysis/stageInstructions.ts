@@ -148,10 +148,13 @@ function sourcesOf(ctx: AnalysisContext, stage: StageDraft, instruction: Logical
 /** Runs the stage's instructions: scope, expansions, dependencies. */
 export function processStage(ctx: AnalysisContext, stage: StageDraft, scope: GlobalScope): void {
   const env = stage.env;
+  let failed: LogicalInstruction | undefined;
+  /** Expands in the stage's scope; like BuildKit, only the first failure of an instruction counts. */
   const expand = (instruction: LogicalInstruction, word: string): string => {
     const result = expandWord(word, env, { escape: ctx.escape });
     if (result.error === undefined) return result.value;
-    ctx.fail(instruction, result.error);
+    if (failed !== instruction) ctx.fail(instruction, result.error);
+    failed = instruction;
     return word;
   };
   for (const instruction of stage.body) {
@@ -211,6 +214,7 @@ export function processStage(ctx: AnalysisContext, stage: StageDraft, scope: Glo
         if (mounts.length > 0) {
           details.flags.mount = mounts.map((mount, k) => {
             const fields = mountFields[k] ?? [];
+            if (mount === '') return mount; // "missing a value on flag: mount", reported already
             if (!Array.isArray(fields)) {
               ctx.fail(instruction, `failed to parse csv mounts: ${fields.error} in --mount=${truncate(mount)}`);
               return mount;

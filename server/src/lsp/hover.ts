@@ -11,8 +11,8 @@ export function hover(view: DocumentView, position: Position, now: number): Hove
   if (!layer) return null;
   const { estimate, instruction } = layer;
   const lines = [`**${instruction.keyword} layer**${layer.inTargetImage ? '' : ' (not in the pushed image)'}`, '', '| | Compressed | Uncompressed | Status |', '|---|---|---|---|'];
-  const upload = layer.inTargetImage ? 'will upload' : 'not pushed';
-  const status = estimate.basis === 'unknown' ? `size known after a build; ${upload}` : estimate.basis === 'context' ? `estimate from the build context; ${upload}` : upload;
+  const upload = !layer.inTargetImage ? 'not pushed' : layer.inTarget ? `already in registry ${view.target ? `${view.target.ref.registry}/${view.target.ref.repository}` : ''} (unchanged since the last push)` : 'will upload';
+  const status = estimate.basis === 'unknown' ? `size known after a build; ${upload}` : estimate.basis === 'context' ? `estimate from the build context; ${upload}` : `built; ${upload}`;
   lines.push(`| ${instruction.keyword} | ${size(estimate.compressedBytes, estimate.basis === 'context')} | ${size(estimate.bytes, estimate.basis === 'context')} | ${status} |`);
   return { contents: { kind: 'markdown', value: lines.join('\n') }, range: instruction.range };
 }

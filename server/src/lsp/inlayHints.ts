@@ -42,6 +42,7 @@ function baseHint(stage: StageView, view: DocumentView): { label: string; toolti
 function layerHint(layer: LayerView): { label: string; tooltip: string } {
   const { estimate } = layer;
   if (estimate.compressedBytes === null) return { label: '? until built', tooltip: `${layer.instruction.keyword} layers are measured after a build` };
+  if (layer.inTarget) return { label: '✓ in registry', tooltip: 'built layer the target image already has: a push sends nothing for it' };
   if (estimate.basis === 'context') return { label: `~${formatBytes(estimate.compressedBytes)} est.`, tooltip: `estimated from the build context: ${formatBytes(estimate.bytes ?? 0)} uncompressed, ~${formatBytes(estimate.compressedBytes)} compressed` };
-  return { label: `+${formatBytes(estimate.compressedBytes)} ↑`, tooltip: 'built layer that a push would upload' };
+  return { label: `+${formatBytes(estimate.compressedBytes)} ↑`, tooltip: `built layer a push would upload (${formatBytes(estimate.bytes ?? 0)} uncompressed)` };
 }

@@ -13,6 +13,13 @@ import { imageFor, normalizeSettings, defaultSettings, type LayerliftSettings } 
 import type { DockerfileAnalysis, Instruction } from '../analysis/types';
 import { ContextScanner } from '../context/contextScanner';
 import { RegistryState } from '../remote/registryState';
+import { EngineState } from '../remote/engineState';
+import { DockerEngineClient } from '../engine/engineClient';
+import { mapHistoryToInstructions, targetChainInstructions } from '../analysis/historyMapping';
+import type { BuiltLayer } from '../analysis/documentView';
+import { formatReference } from '../core/reference';
+import { hostPlatform } from '../core/platform';
+import type { Platform } from '../core/mediaTypes';
 import { RegistryClient } from '../registry/registryClient';
 import { dockerConfigCredentials } from '../registry/credentials';
 
@@ -37,11 +44,17 @@ export class WorkspaceModel {
   private readonly scanners = new Map<string, ContextScanner>();
   private state: RegistryState;
   private client: RegistryClient;
+  private readonly engine: DockerEngineClient;
+  private readonly engineState: EngineState;
+  private readonly builtCache = new WeakMap<DockerfileAnalysis, { key: string; layers: Map<number, BuiltLayer> }>();
   private insecureKey = '';
 
   constructor(private readonly options: WorkspaceModelOptions) {
     this.client = this.makeClient([]);
     this.state = this.makeState(this.client);
+    this.engine = new DockerEngineClient({ env: options.env ?? process.env, timeoutMs: 10_000 });
+    this.engineState = new EngineState(this.engine);
+    this.engineState.on('changed', () => this.options.onChange());
   }
 
   setFolders(folderUris: string[]): void {
@@ -69,6 +82,7 @@ export class WorkspaceModel {
 
   refreshRemote(): void {
     this.state.invalidate();
+    this.engineState.invalidate();
   }
 
   forget(uri: string): void {
@@ -138,14 +152,41 @@ export class WorkspaceModel {
     this.analyses.set(uri, { version, settings, analysis });
     if (this.analyses.size > WorkspaceModel.analysesKept) this.analyses.delete(this.analyses.keys().next().value as string);
     const contextRoot = path ? (setting?.context ? resolve(folder ?? dirname(path), setting.context) : dirname(path)) : undefined;
-    const facts = this.facts(contextRoot);
+    const facts = this.facts(contextRoot, analysis, target, platform ?? hostPlatform());
     return { analysis, view: buildDocumentView(analysis, facts, { target, mirrors: settings.mirrors }), targetProblem };
   }
 
-  private facts(contextRoot: string | undefined): FactsSource {
+  /**
+   * After a build: the layers of the image tagged as the target in the local engine, mapped to
+   * their instructions, and whether the target in the registry already has each of them.
+   */
+  private builtLayers(analysis: DockerfileAnalysis, target: ImageReference | undefined, platform: Platform): Map<number, BuiltLayer> | undefined {
+    if (!target) return undefined;
+    const built = this.engineState.builtImage(formatReference(target));
+    if (built.state !== 'known' || !built.value) return undefined;
+    const pushed = this.state.pushedImage(target, platform);
+    const pushedValue = pushed.state === 'known' ? pushed.value : null;
+    const key = `${built.value.image.id}|${pushedValue?.digest ?? ''}`;
+    const cached = this.builtCache.get(analysis);
+    if (cached?.key === key) return cached.layers;
+    const { image, history } = built.value;
+    const mapped = mapHistoryToInstructions(history, image.rootfs.diffIds, targetChainInstructions(analysis));
+    const layers = new Map<number, BuiltLayer>();
+    for (const layer of mapped) {
+      if (layer.diffId === undefined) continue;
+      const at = pushedValue ? pushedValue.diffIds.indexOf(layer.diffId) : -1;
+      layers.set(layer.instructionIndex, { bytes: layer.size, diffId: layer.diffId, inTarget: pushedValue ? at >= 0 : undefined, compressedBytes: at >= 0 ? pushedValue?.layers[at]?.size : undefined });
+    }
+    this.builtCache.set(analysis, { key, layers });
+    return layers;
+  }
+
+  private facts(contextRoot: string | undefined, analysis: DockerfileAnalysis, target: ImageReference | undefined, platform: Platform): FactsSource {
     const scanner = contextRoot ? this.scanner(contextRoot) : undefined;
     const state = this.state;
+    const built = this.builtLayers(analysis, target, platform);
     return {
+      built: (instruction) => built?.get(instruction.index),
       baseImage: (ref, platform) => state.baseImage(ref, platform),
       blobPresent: (repo, digest) => state.blobPresent(repo, digest),
       isUnreachable: (registry) => state.unreachable.has(registry),
@@ -182,6 +223,7 @@ export class WorkspaceModel {
 
   async dispose(): Promise<void> {
     await this.client.close();
+    await this.engine.close();
   }
 }
 

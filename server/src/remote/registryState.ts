@@ -11,6 +11,13 @@ import { isRegistryError } from '../registry/errors';
 import type { RegistryClient, RepositoryRef } from '../registry/registryClient';
 import type { Fact } from '../analysis/documentView';
 
+/** A pushed image's layers with their uncompressed identities (the config's diff_ids). */
+export interface PushedImageFacts {
+  digest: string;
+  layers: Descriptor[];
+  diffIds: string[];
+}
+
 export interface BaseImageFacts {
   /** The digest the reference resolved to (index or manifest). */
   digest: string;
@@ -46,6 +53,7 @@ interface Entry<T> {
 export class RegistryState extends EventEmitter {
   private readonly bases = new Map<string, Entry<BaseImageFacts>>();
   private readonly blobs = new Map<string, Entry<boolean>>();
+  private readonly pushed = new Map<string, Entry<PushedImageFacts | null>>();
   private readonly queue: (() => Promise<void>)[] = [];
   private running = 0;
   private changedTimer: NodeJS.Timeout | undefined;
@@ -78,9 +86,18 @@ export class RegistryState extends EventEmitter {
     return this.read(this.blobs, `${repo.registry}/${repo.repository}|${digest}`, repo.registry, async () => (await this.client.headBlob(repo, digest)) !== undefined);
   }
 
+  /**
+   * The image a target reference holds now (null when the tag does not exist yet), with its
+   * config's diff_ids, so locally built layers can be matched to the blobs already pushed.
+   */
+  pushedImage(ref: ImageReference, platform: Platform): Fact<PushedImageFacts | null> {
+    const key = `${formatReference(ref)}|${platform.os}/${platform.architecture}/${platform.variant ?? ''}`;
+    return this.read(this.pushed, key, ref.registry, () => this.fetchPushed(ref, platform));
+  }
+
   /** Forget everything (the user asked to refresh, or settings changed). */
   invalidate(): void {
-    for (const map of [this.bases, this.blobs] as Map<string, Entry<unknown>>[]) {
+    for (const map of [this.bases, this.blobs, this.pushed] as Map<string, Entry<unknown>>[]) {
       for (const entry of map.values()) entry.expired = true;
     }
     this.emitChanged();
@@ -149,6 +166,24 @@ export class RegistryState extends EventEmitter {
       this.changedTimer = undefined;
       this.emit('changed');
     }, 50);
+  }
+
+  private async fetchPushed(ref: ImageReference, platform: Platform): Promise<PushedImageFacts | null> {
+    const repo = { registry: ref.registry, repository: ref.repository };
+    const reference = ref.digest ?? ref.tag ?? 'latest';
+    if (!(await this.client.headManifest(repo, reference))) return null;
+    const base = await this.fetchBase(ref, platform);
+    const stream = await this.client.openBlob(repo, base.configDigest);
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > 16 * 1024 * 1024) throw new Error(`the config of ${formatReference(ref)} is too large to be an image config`);
+      chunks.push(chunk);
+    }
+    const config = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { rootfs?: { diff_ids?: unknown } };
+    const diffIds = Array.isArray(config.rootfs?.diff_ids) ? config.rootfs.diff_ids.filter((d): d is string => typeof d === 'string') : [];
+    return { digest: base.manifestDigest, layers: base.layers, diffIds };
   }
 
   private async fetchBase(ref: ImageReference, platform: Platform): Promise<BaseImageFacts> {
