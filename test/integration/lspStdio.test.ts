@@ -4,6 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type { CodeLens, Hover, InlayHint } from 'vscode-languageserver-protocol';
 import { startRegistry, type Registry } from '../bed/registry';
 import { seedImage, writeFixtureImage, type FixtureImage } from '../bed/fixtures';
@@ -103,6 +104,20 @@ describe('language server over stdio', () => {
     assert.match(typeof tooltip === 'string' ? tooltip : '', /80\.\d kB uncompressed/);
     assert.equal(byLine.get(4), '? until built');
     assert.equal(byLine.get(2), '✓ in registry');
+  });
+
+  test('a file change in the build context updates the COPY estimate', async () => {
+    const { randomBytes } = await import('node:crypto');
+    await writeFile(join(work.path, 'project', 'app.txt'), randomBytes(300_000));
+    await lsp.connection.sendNotification('workspace/didChangeWatchedFiles', { changes: [{ uri: pathToFileURL(join(work.path, 'project', 'app.txt')).toString(), type: 2 }] });
+    const label = await until('an updated COPY hint', async () => {
+      const hints = await lsp.connection.sendRequest<InlayHint[]>('textDocument/inlayHint', { textDocument: { uri }, range: { start: { line: 0, character: 0 }, end: { line: 10, character: 0 } } });
+      const hint = hints.find((h) => h.position.line === 3);
+      const text = typeof hint?.label === 'string' ? hint.label : '';
+      return /kB est\./.test(text) ? text : undefined;
+    });
+    // 300 kB of random bytes do not compress: the estimate follows the file.
+    assert.match(label, /^~30\d kB est\.$/);
   });
 
   test('an unresolvable FROM is a diagnostic with its line, and the server keeps answering', async () => {

@@ -133,6 +133,7 @@ class Lexer {
   readonly words: Words | undefined;
   private pos = 0;
   private depth = 0;
+  private readonly next_ = new Map<number, number>();
   private rawEscapes: boolean;
   private readonly escape: number;
   private readonly escapeChar: string;
@@ -158,6 +159,17 @@ class Lexer {
       if (error instanceof RangeError) return `failed to process ${JSON.stringify(truncate(this.s))}: expression too deeply nested`;
       throw error;
     }
+  }
+
+  /** Next occurrence of a character at or after `from` (the length when none); positions only
+   *  move forward, so each character's search resumes where it stopped: linear overall. */
+  private nextOf(code: number, from: number): number {
+    const cached = this.next_.get(code);
+    if (cached !== undefined && cached >= from) return cached;
+    let at = this.s.indexOf(String.fromCharCode(code), from);
+    if (at < 0) at = this.s.length;
+    this.next_.set(code, at);
+    return at;
   }
 
   private peek(): number {
@@ -217,12 +229,10 @@ class Lexer {
           parts.push(escaped);
         } else {
           // A run of ordinary characters, copied in one piece.
-          let end = this.pos + 1;
-          while (end < s.length) {
-            const c = s.charCodeAt(end);
-            if (c === DOLLAR || c === LT || c === this.escape || c === stop || (quotes && (c === SQUOTE || c === DQUOTE))) break;
-            end++;
-          }
+          const from = this.pos + 1;
+          let end = Math.min(this.nextOf(DOLLAR, from), this.nextOf(LT, from), this.nextOf(this.escape, from));
+          if (stop !== EOF) end = Math.min(end, this.nextOf(stop, from));
+          if (quotes) end = Math.min(end, this.nextOf(SQUOTE, from), this.nextOf(DQUOTE, from));
           const run = s.slice(this.pos, end);
           this.pos = end;
           parts.push(run);
@@ -263,12 +273,8 @@ class Lexer {
         continue;
       }
       if (ch !== this.escape) {
-        let end = this.pos + 1;
-        while (end < this.s.length) {
-          const c = this.s.charCodeAt(end);
-          if (c === DQUOTE || c === DOLLAR || c === this.escape) break;
-          end++;
-        }
+        const from = this.pos + 1;
+        const end = Math.min(this.nextOf(DQUOTE, from), this.nextOf(DOLLAR, from), this.nextOf(this.escape, from));
         parts.push(this.s.slice(this.pos, end));
         this.pos = end;
         continue;

@@ -59,13 +59,17 @@ const VALID_DIRECTIVES = new Set(['syntax', 'escape', 'check']);
 function lineBreaks(text: string): { starts: number[]; ends: number[] } {
   const starts: number[] = [0];
   const ends: number[] = [];
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c === 0x0a || c === 0x0d) {
-      ends.push(i);
-      if (c === 0x0d && text.charCodeAt(i + 1) === 0x0a) i++;
-      starts.push(i + 1);
-    }
+  let nextLf = text.indexOf('\n');
+  let nextCr = text.indexOf('\r');
+  for (;;) {
+    if (nextLf < 0 && nextCr < 0) break;
+    const at = nextCr < 0 || (nextLf >= 0 && nextLf < nextCr) ? nextLf : nextCr;
+    ends.push(at);
+    const crlf = at === nextCr && text.charCodeAt(at + 1) === 0x0a;
+    const start = at + (crlf ? 2 : 1);
+    starts.push(start);
+    if (nextLf >= 0 && nextLf < start) nextLf = text.indexOf('\n', start);
+    if (nextCr >= 0 && nextCr < start) nextCr = text.indexOf('\r', start);
   }
   ends.push(text.length);
   return { starts, ends };

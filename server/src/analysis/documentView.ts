@@ -41,6 +41,8 @@ export interface FactsSource {
   blobPresent(repo: { registry: string; repository: string }, digest: string): Fact<boolean>;
   estimate(instruction: Instruction): LayerEstimate;
   isUnreachable(registry: string): boolean;
+  /** Repositories (`registry/repository`) seen holding a blob before: more mount candidates. */
+  knownHolders?(digest: string): string[];
 }
 
 export type LayerStatus = 'in-target' | 'mountable' | 'upload' | 'checking' | 'unknown';
@@ -169,7 +171,9 @@ function baseLayerRow(layer: { digest: string; size: number }, baseRef: ImageRef
   if (inTarget.state === 'error') return row;
   if (inTarget.value) return { ...row, status: 'in-target', checkedAt: inTarget.checkedAt };
   let pending = false;
-  for (const repository of mountCandidates(baseRef, target, options.mirrors ?? {})) {
+  const seen = (facts.knownHolders?.(layer.digest) ?? []).filter((r) => r.startsWith(`${target.registry}/`)).map((r) => r.slice(target.registry.length + 1));
+  const candidates = [...new Set([...mountCandidates(baseRef, target, options.mirrors ?? {}), ...seen])].filter((r) => r !== target.repository);
+  for (const repository of candidates) {
     const there = facts.blobPresent({ registry: target.registry, repository }, layer.digest);
     if (there.state === 'known' && there.value) return { ...row, status: 'mountable', mountFrom: `${target.registry}/${repository}`, checkedAt: there.checkedAt };
     if (there.state === 'unknown') pending = true;

@@ -190,6 +190,7 @@ export class WorkspaceModel {
       baseImage: (ref, platform) => state.baseImage(ref, platform),
       blobPresent: (repo, digest) => state.blobPresent(repo, digest),
       isUnreachable: (registry) => state.unreachable.has(registry),
+      knownHolders: (digest) => state.knownHolders(digest),
       estimate: (instruction) => estimateFor(instruction, scanner),
     };
   }

@@ -61,6 +61,8 @@ export class RegistryState extends EventEmitter {
   private readonly errorTtlMs: number;
   private readonly concurrency: number;
   private readonly now: () => number;
+  /** Repositories (`registry/repository`) seen holding each blob: later mount candidates. */
+  private readonly holders = new Map<string, Set<string>>();
   /** Registries whose last request failed on the network: the UI says "offline". */
   readonly unreachable = new Set<string>();
 
@@ -83,7 +85,27 @@ export class RegistryState extends EventEmitter {
 
   /** Whether a repository holds a blob (HEAD); fetched in the background when unknown or stale. */
   blobPresent(repo: RepositoryRef, digest: string): Fact<boolean> {
-    return this.read(this.blobs, `${repo.registry}/${repo.repository}|${digest}`, repo.registry, async () => (await this.client.headBlob(repo, digest)) !== undefined);
+    return this.read(this.blobs, `${repo.registry}/${repo.repository}|${digest}`, repo.registry, async () => {
+      const present = (await this.client.headBlob(repo, digest)) !== undefined;
+      this.noteHolder(digest, `${repo.registry}/${repo.repository}`, present);
+      return present;
+    });
+  }
+
+  /** Repositories seen holding a blob in this session (from HEADs and base manifests). */
+  knownHolders(digest: string): string[] {
+    return [...(this.holders.get(digest) ?? [])];
+  }
+
+  private noteHolder(digest: string, repository: string, present: boolean): void {
+    let set = this.holders.get(digest);
+    if (!set) {
+      if (!present) return;
+      set = new Set();
+      this.holders.set(digest, set);
+    }
+    if (present) set.add(repository);
+    else set.delete(repository);
   }
 
   /**
@@ -192,6 +214,7 @@ export class RegistryState extends EventEmitter {
     let image = top;
     if (top.parsed.kind === 'index') image = await this.client.getManifest(repo, selectManifest(top.parsed.index, platform).digest);
     if (image.parsed.kind !== 'image') throw new Error(`${formatReference(ref)} has no single image for ${platform.os}/${platform.architecture}`);
+    for (const layer of image.parsed.manifest.layers) this.noteHolder(layer.digest, `${ref.registry}/${ref.repository}`, true);
     return { digest: top.digest, manifestDigest: image.digest, layers: image.parsed.manifest.layers, configDigest: image.parsed.manifest.config.digest, checkedAt: this.now() };
   }
 }
