@@ -269,13 +269,16 @@ const cases: Case[] = [
       'RUN << SPACED',
       'FROM spaced',
       'SPACED',
+      'ONBUILD RUN <<EOF',
+      'FROM onbuild',
+      'EOF',
       'USER app',
     ].join('\n'),
     bases: ['docker.io/library/alpine:latest'],
-    keywords: ['FROM', 'RUN', 'COPY', 'RUN', 'RUN', 'RUN', 'RUN', 'USER'],
+    keywords: ['FROM', 'RUN', 'COPY', 'RUN', 'RUN', 'RUN', 'RUN', 'ONBUILD', 'USER'],
     copies: [{ sources: ['<<EOF'], destination: '/etc/config' }],
     check: (r) => {
-      assert.deepEqual(r.instructions.map((i) => [i.line, i.endLine]), [[0, 0], [1, 4], [5, 8], [9, 11], [12, 16], [17, 19], [20, 22], [23, 23]]);
+      assert.deepEqual(r.instructions.map((i) => [i.line, i.endLine]), [[0, 0], [1, 4], [5, 8], [9, 11], [12, 16], [17, 19], [20, 22], [23, 25], [26, 26]]);
       assert.deepEqual(r.neededStages, [0]);
     },
   },
@@ -414,6 +417,7 @@ const cases: Case[] = [
     errors: [/^FROM on line 1: FROM requires an image/, /^FROM on line 2: FROM requires either one or three arguments/, /^FROM on line 3: invalid name for build stage: "1bad"/],
     bases: ['error', 'docker.io/library/alpine:latest', 'docker.io/library/alpine:latest', 'docker.io/library/alpine:latest'],
     names: [undefined, undefined, '1bad', 'ok-name_1.x'],
+    check: (r) => assert.deepEqual(r.stages.map((s) => s.error !== undefined), [true, true, true, false]),
   },
   {
     name: 'an empty or invalid --platform is an error; the stage keeps the target platform',
@@ -427,6 +431,19 @@ const cases: Case[] = [
     errors: [/^RUN on line 1: no build stage in current context/, /^FORM on line 3: unknown instruction: FORM$/, /^RUN on line 4: missing a value on flag: mount/, /^COPY on line 5: COPY requires at least two arguments/],
     keywords: ['RUN', 'FROM', 'FORM', 'RUN', 'COPY'],
     check: (r) => assert.deepEqual(r.instructions.map((i) => i.stage), [-1, 0, 0, 0, 0]),
+  },
+  {
+    name: 'ARG, ENV and LABEL argument errors are reported once',
+    dockerfile: 'ARG\nARG =x\nFROM alpine\nARG\nENV\nENV A\nLABEL =v\nENV a=b c\n',
+    errors: [
+      /^ARG on line 1: ARG requires at least one argument$/,
+      /^ARG on line 2: ARG names can not be blank$/,
+      /^ARG on line 4: ARG requires at least one argument$/,
+      /^ENV on line 5: ENV requires at least one argument$/,
+      /^ENV on line 6: ENV must have two arguments$/,
+      /^LABEL on line 7: LABEL names can not be blank$/,
+      /^ENV on line 8: Syntax error - can't find = in "c". Must be of the form: name=value$/,
+    ],
   },
   {
     name: 'continuations, comments and empty lines inside them',
@@ -611,18 +628,6 @@ function randomText(length: number, seed: number, codeRange = 256): string {
   return chars.join('');
 }
 
-/** Fastest of a few runs, in milliseconds, after a warm-up. */
-function fastest(text: string, runs = 5, options?: AnalyzeOptions): number {
-  analyzeDockerfile(text, options);
-  let best = Infinity;
-  for (let i = 0; i < runs; i++) {
-    const started = performance.now();
-    analyzeDockerfile(text, options);
-    best = Math.min(best, performance.now() - started);
-  }
-  return best;
-}
-
 void describe('analyzeDockerfile: garbage in, a result out', () => {
   const inputs: [string, string][] = [
     ['binary garbage', randomText(200_000, 1)],
@@ -664,61 +669,4 @@ void describe('analyzeDockerfile: garbage in, a result out', () => {
     const result = analyzeDockerfile(`FROM alpine\nRUN ${'x'.repeat(70_000)}\n`);
     assert.deepEqual(result.errors.map((e) => e.message), ['line 2: the line is longer than 65535 bytes, the most docker build reads']);
   });
-});
-
-void describe('analyzeDockerfile: performance', () => {
-  const block = (i: number): string =>
-    [
-      `FROM alpine:3.19 AS stage${i}`,
-      'ARG VERSION=1.0',
-      'ENV APP_HOME=/srv/app PATH=/srv/app/bin:$PATH',
-      'RUN apk add --no-cache curl git \\',
-      '    && adduser -D app',
-      `COPY --from=stage${Math.max(0, i - 1)} --chown=app:app /srv/\${VERSION} \${APP_HOME}/`,
-      `RUN --mount=type=cache,target=/root/.cache,from=stage${Math.max(0, i - 1)} make build`,
-      '',
-    ].join('\n');
-  const fiveHundred = `ARG BASE=alpine\n${Array.from({ length: 72 }, (_, i) => block(i)).join('')}`;
-
-  void test('a 500-line Dockerfile analyses in well under 5 ms (warm)', () => {
-    assert.ok(fiveHundred.split('\n').length >= 500, `${fiveHundred.split('\n').length} lines`);
-    for (let i = 0; i < 50; i++) analyzeDockerfile(fiveHundred);
-    const ms = fastest(fiveHundred, 20);
-    assert.ok(ms < 5, `took ${ms.toFixed(2)} ms`);
-  });
-
-  const megabyte: [string, string][] = [
-    ['RUN', `FROM alpine\nRUN ${'apt-get install -y pkg && '.repeat(40_000)}\n`],
-    ['FROM', `FROM ${'x'.repeat(1 << 20)}\n`],
-    ['heredoc body', `FROM alpine\nRUN <<EOF\n${'FROM evil\n'.repeat(100_000)}EOF\n`],
-    ['quoted COPY source', `FROM alpine\nCOPY "${'a'.repeat(1 << 20)}" /x\n`],
-  ];
-  for (const [name, text] of megabyte) {
-    void test(`a megabyte ${name} in under 50 ms`, () => {
-      const ms = fastest(text, 3);
-      assert.ok(ms < 50, `took ${ms.toFixed(1)} ms`);
-    });
-  }
-
-  // Quadratic behaviour shows as 16x the time for 4x the input; linear as 4x.
-  const growth: [string, (n: number) => string][] = [
-    ['stages referencing stages', (n) => `FROM a AS s0\n${Array.from({ length: n }, (_, i) => `FROM s${i} AS s${i + 1}\nCOPY --from=s${i} / /\n`).join('')}`],
-    ['continuation lines', (n) => `FROM a\nRUN a \\\n${'b \\\n'.repeat(n * 4)}c\n`],
-    ['heredoc lines', (n) => `FROM a\nRUN <<EOF\n${'RUN x\n'.repeat(n * 4)}EOF\n`],
-    ['ENV pairs on one line', (n) => `FROM a\nENV ${'A=${A}x '.repeat(n)}\n`],
-    ['quoted ARG words', (n) => `ARG ${'A="b c" '.repeat(n)}\nFROM a\n`],
-    ['flags', (n) => `FROM a\nCOPY ${'--x=1 '.repeat(n)} a b\n`],
-    ['heredoc openers on one line', (n) => `FROM a\nRUN ${'a<<b '.repeat(n)}\n`],
-    ['blanks after <<', (n) => `FROM a\nRUN <<${' '.repeat(n * 20)}x<\n`],
-    ['mount fields', (n) => `FROM a\nRUN --mount=${'a=1,'.repeat(n)}from=b x\n`],
-    ['garbage', (n) => randomText(n * 40, 3)],
-  ];
-  for (const [name, generate] of growth) {
-    void test(`linear in ${name}`, () => {
-      const small = generate(2_000);
-      const large = generate(8_000);
-      const ratio = fastest(large, 3) / Math.max(fastest(small, 3), 0.05);
-      assert.ok(ratio < 10, `4x the input took ${ratio.toFixed(1)}x the time`);
-    });
-  }
 });

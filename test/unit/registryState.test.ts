@@ -366,7 +366,7 @@ void describe('RegistryState: scheduling', () => {
     const { state } = setup();
     const started = Date.now();
     await state.settled();
-    assert.ok(Date.now() - started < 50);
+    assert.ok(Date.now() - started < 1000, "settled() must not wait when nothing is pending");
   });
 
   test("'changed' is emitted once per burst of results, after they are readable", async () => {

@@ -11,7 +11,7 @@ import { AnalysisContext, type StageDraft } from './analysisContext';
 import { parseDockerfile, type LogicalInstruction } from './dockerfileParser';
 import { checkFlags, flagValues, processStage } from './stageInstructions';
 import { draftStage, globalScope, resolveFrom } from './stages';
-import { truncate } from './argExpansion';
+import { truncate } from './lexChars';
 
 const KNOWN_INSTRUCTIONS = new Set([
   'ADD', 'ARG', 'CMD', 'COPY', 'ENTRYPOINT', 'ENV', 'EXPOSE', 'FROM', 'HEALTHCHECK', 'LABEL',

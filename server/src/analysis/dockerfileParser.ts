@@ -4,7 +4,8 @@
 // read verbatim after the instruction line. Lines break at \n, \r\n or a lone \r, as LSP
 // positions count them (BuildKit only breaks at \n; lone CRs do not occur in practice).
 // Linear in the input: every line is looked at a bounded number of times.
-import { isUnicodeSpace, splitWords } from './argExpansion';
+import { splitWords } from './argExpansion';
+import { isUnicodeSpace } from './lexChars';
 import { parseLine, type ParsedLine } from './instructionParser';
 
 export interface Heredoc {

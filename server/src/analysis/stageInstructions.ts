@@ -3,12 +3,15 @@
 // Expand): ARG and ENV values in scope, COPY/ADD sources and destination expanded with them,
 // --chown/--chmod/--mount expanded, and the stages COPY --from and RUN --mount from= need.
 import { parseReference, InvalidReferenceError } from '../core/reference';
-import { expandWord, truncate } from './argExpansion';
+import { expandWord } from './argExpansion';
+import { truncate } from './lexChars';
 import type { AnalysisContext, StageDraft } from './analysisContext';
 import { heredocFromWord, type LogicalInstruction } from './dockerfileParser';
 import type { ParsedLine } from './instructionParser';
 import type { GlobalScope } from './stages';
-import { NON_ENV_ARGS } from './stages';
+
+/** Not added to the environment of RUN (convert.go nonEnvArgs). */
+const NON_ENV_ARGS = new Set(['BUILDKIT_SBOM_SCAN_CONTEXT', 'BUILDKIT_SBOM_SCAN_STAGE']);
 
 /** `--from=build` gives { from: ['build'] }; a flag without `=` gives ['']. Values as written. */
 export function flagValues(flags: string[]): Record<string, string[]> {
@@ -78,7 +81,7 @@ function parseCsv(text: string): string[] | { error: string } {
 }
 
 /** Resolves a COPY --from / --mount from= value to a stage index, or reports why it cannot. */
-function resolveSource(ctx: AnalysisContext, stage: StageDraft, instruction: LogicalInstruction, from: string, kind: 'copy' | 'mount'): number | undefined {
+function resolveSource(ctx: AnalysisContext, stage: StageDraft, instruction: LogicalInstruction, from: string, kind: 'copy' | 'mount', checkOrder: boolean): number | undefined {
   const label = kind === 'copy' ? `--from=${from}` : `--mount from=${from}`;
   let target: number | undefined;
   if (kind === 'copy' && /^[+-]?\d+$/.test(from) && Number.isSafeInteger(Number(from))) {
@@ -101,6 +104,7 @@ function resolveSource(ctx: AnalysisContext, stage: StageDraft, instruction: Log
     }
     return undefined;
   }
+  if (!checkOrder) return target;
   if (target === stage.index) {
     ctx.fail(instruction, `circular dependency detected on stage: ${ctx.stageLabel(target)} (${label} is the current stage)`);
   } else if (target > stage.index) {
@@ -113,6 +117,8 @@ function resolveSource(ctx: AnalysisContext, stage: StageDraft, instruction: Log
 /** The stages a COPY or RUN line needs (toCommand, detectRunMount). */
 function sourcesOf(ctx: AnalysisContext, stage: StageDraft, instruction: LogicalInstruction, parsed: ParsedLine, mountFields?: (string[] | { error: string })[]): number[] {
   const keyword = parsed.command.toUpperCase();
+  // An ONBUILD trigger runs in the stages built FROM this one: no ordering against this stage.
+  const checkOrder = parsed === instruction.parsed;
   const flags = flagValues(parsed.flags);
   const found: number[] = [];
   if (keyword === 'COPY') {
@@ -123,7 +129,7 @@ function sourcesOf(ctx: AnalysisContext, stage: StageDraft, instruction: Logical
       if (probe.error !== undefined || probe.value !== from) {
         ctx.fail(instruction, 'variable expansion is not supported for --from, define a new stage with FROM using ARG from global scope as a workaround');
       } else {
-        const index = resolveSource(ctx, stage, instruction, from, 'copy');
+        const index = resolveSource(ctx, stage, instruction, from, 'copy', checkOrder);
         if (index !== undefined) found.push(index);
       }
     }
@@ -136,7 +142,7 @@ function sourcesOf(ctx: AnalysisContext, stage: StageDraft, instruction: Logical
         const from = field.slice(eq + 1);
         if (/\$./.test(from)) ctx.fail(instruction, "'from' doesn't support variable expansion, define alias stage instead");
         else if (from !== '') {
-          const index = resolveSource(ctx, stage, instruction, from, 'mount');
+          const index = resolveSource(ctx, stage, instruction, from, 'mount', checkOrder);
           if (index !== undefined) found.push(index);
         }
       }

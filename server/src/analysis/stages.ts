@@ -5,7 +5,8 @@
 // scratch, or an image reference.
 import { parseReference, InvalidReferenceError } from '../core/reference';
 import { formatPlatform, parsePlatform, InvalidPlatformError } from '../core/platform';
-import { expandWord, truncate, type ExpansionResult } from './argExpansion';
+import { expandWord, type ExpansionResult } from './argExpansion';
+import { truncate } from './lexChars';
 import { formatPlatformShort, type AnalysisContext, type StageDraft } from './analysisContext';
 import { documentOffset, type LogicalInstruction } from './dockerfileParser';
 import { flagValues } from './stageInstructions';
@@ -20,8 +21,6 @@ export interface GlobalScope {
 }
 
 const VALID_STAGE_NAME = /^[a-z][a-z0-9-_.]*$/;
-/** Not added to the environment of RUN (convert.go nonEnvArgs). */
-export const NON_ENV_ARGS = new Set(['BUILDKIT_SBOM_SCAN_CONTEXT', 'BUILDKIT_SBOM_SCAN_STAGE']);
 
 /** convert.go defaultArgs: the automatic platform ARGs, each overridable by --build-arg. */
 function predefinedArgs(ctx: AnalysisContext, targetStage: string): Map<string, string> {
@@ -54,12 +53,8 @@ export function globalScope(ctx: AnalysisContext, metaArgs: LogicalInstruction[]
   for (const instruction of metaArgs) {
     const pairs = instruction.parsed.pairs ?? [];
     const line = ctx.position(instruction.start).line;
-    if (pairs.length === 0) ctx.fail(instruction, 'ARG requires at least one argument');
     for (const pair of pairs) {
-      if (pair.key === '') {
-        ctx.fail(instruction, 'ARG names can not be blank');
-        continue;
-      }
+      if (pair.key === '') continue; // reported with the other argument checks
       let value = ctx.buildArgs.get(pair.key);
       if (value === undefined && pair.value !== undefined) {
         const expanded = expandWord(pair.value, env, { escape: ctx.escape });
@@ -124,7 +119,7 @@ export function draftStage(ctx: AnalysisContext, from: LogicalInstruction, index
     const key = nameWord.text.toLowerCase();
     ctx.nameStage(stage, key);
     if (!VALID_STAGE_NAME.test(key)) {
-      ctx.fail(from, `invalid name for build stage: ${JSON.stringify(truncate(nameWord.text))}, name can't start with a number or contain symbols`, ctx.textRange(from, nameWord.start, nameWord.end));
+      stage.error = ctx.fail(from, `invalid name for build stage: ${JSON.stringify(truncate(nameWord.text))}, name can't start with a number or contain symbols`, ctx.textRange(from, nameWord.start, nameWord.end));
     }
   } else if (words.length !== 1) {
     stage.error = ctx.fail(from, words.length === 0 ? 'FROM requires an image: FROM [--platform=...] image [AS name]' : 'FROM requires either one or three arguments: FROM [--platform=...] image [AS name]');

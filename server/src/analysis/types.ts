@@ -45,7 +45,7 @@ export interface Stage {
 export interface Instruction {
   /** Index in the whole Dockerfile, from 0. */
   index: number;
-  /** Index of the stage it belongs to. */
+  /** Index of the stage it belongs to; -1 for the ARGs (and misplaced instructions) before the first FROM. */
   stage: number;
   /** Upper-case keyword: FROM, RUN, COPY... */
   keyword: string;
@@ -53,13 +53,22 @@ export interface Instruction {
   line: number;
   endLine: number;
   range: Range;
-  /** Flags as written (`--from=build` gives { from: ['build'] }), values ARG-expanded where Docker expands them. */
+  /**
+   * Flags as written (`--from=build` gives { from: ['build'] }; `--link` without a value gives
+   * { link: [''] }), values ARG-expanded where Docker expands them: FROM --platform (global ARGs),
+   * COPY/ADD --chown, --chmod, --checksum, --exclude and RUN --mount (the stage's ARG and ENV).
+   * COPY --from and --mount from= are never expanded (Docker refuses variables there).
+   */
   flags: Record<string, string[]>;
   /** Arguments after the flags, as Docker splits them (JSON form or shell words), unexpanded. */
   args: string[];
   /** Whether this instruction adds a filesystem layer (RUN, COPY, ADD) or only metadata. */
   createsLayer: boolean;
-  /** For COPY/ADD: the source paths (not the destination); `from` set when --from names a stage or image. */
+  /**
+   * For COPY/ADD: the source paths (not the destination), ARG/ENV-expanded like the destination;
+   * an inline heredoc source is kept as written ("<<EOF"). `from` set when --from names a stage
+   * or image; `fromStage` when it resolves to a stage (by name, case-insensitively, or index).
+   */
   copy?: { sources: string[]; destination: string; from?: string; fromStage?: number };
 }
 
