@@ -21,9 +21,10 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)] ?? NaN;
 }
 
-function rssMiB(pid: number): number {
+/** Resident memory in MB (10^6 bytes, as the goal is stated). */
+function rssMB(pid: number): number {
   const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return match ? Number(match[1]) / 1024 : NaN;
+  return match ? (Number(match[1]) * 1024) / 1e6 : NaN;
 }
 
 /** A realistic 500-line multi-stage Dockerfile: ARGs, stages, COPY --from, RUN, ENV, heredoc. */
@@ -82,7 +83,7 @@ async function main(): Promise<void> {
       }
       await lsp.connection.sendRequest('textDocument/hover', { textDocument: { uri }, position: { line: 2, character: 6 } });
       await new Promise((r) => setTimeout(r, 1500));
-      results.serverRssMiB100Docs = rssMiB(lsp.process.pid ?? 0);
+      results.serverRssMB100Docs = rssMB(lsp.process.pid ?? 0);
     } finally {
       await lsp.stop();
     }
@@ -105,7 +106,7 @@ async function main(): Promise<void> {
     await registry.stop();
     await work.remove();
   }
-  const goals = { lensAndHintsMedianMs: 10, hoverMedianMs: 5, serverRssMiB100Docs: 120, contextScan50kMs: 1500, contextUpdateMs: 50 };
+  const goals = { lensAndHintsMedianMs: 10, hoverMedianMs: 5, serverRssMB100Docs: 120, contextScan50kMs: 1500, contextUpdateMs: 50 };
   if (json) {
     console.log(JSON.stringify({ results, goals }, null, 2));
     return;

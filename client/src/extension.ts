@@ -8,9 +8,13 @@ let client: LanguageClient | undefined;
 
 export async function activate(context: ExtensionContext): Promise<void> {
   const module = context.asAbsolutePath(path.join('dist', 'server.js'));
+  // The server allocates in bursts and idles between them: small young-generation semi-spaces
+  // and a bounded old space make V8 give memory back (bench:lsp: ~100 MB with 100 documents
+  // instead of ~140). The flags live in package.json so every launcher uses the same ones.
+  const execArgv = ((context.extension.packageJSON as { layerliftServerFlags?: string[] }).layerliftServerFlags ?? []).slice();
   const serverOptions: ServerOptions = {
-    run: { module, transport: TransportKind.ipc },
-    debug: { module, transport: TransportKind.ipc, options: { execArgv: ['--nolazy', '--inspect=6011'] } },
+    run: { module, transport: TransportKind.ipc, options: { execArgv } },
+    debug: { module, transport: TransportKind.ipc, options: { execArgv: [...execArgv, '--nolazy', '--inspect=6011'] } },
   };
   const clientOptions: LanguageClientOptions = {
     documentSelector: [{ language: 'dockerfile' }, { pattern: '**/{Dockerfile,Containerfile,*.Dockerfile,*.dockerfile,Dockerfile.*}' }],

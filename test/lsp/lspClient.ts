@@ -2,6 +2,7 @@
 // (`node dist/server.js --stdio`), answers its workspace/configuration requests with the given
 // settings, and records refresh requests and published diagnostics.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import {
@@ -13,6 +14,7 @@ import {
 } from 'vscode-languageserver-protocol/node';
 
 export const serverPath = join(__dirname, '..', '..', 'dist', 'server.js');
+const serverFlags = (JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')) as { layerliftServerFlags: string[] }).layerliftServerFlags;
 
 export interface TestLspClient {
   connection: ProtocolConnection;
@@ -25,7 +27,8 @@ export interface TestLspClient {
 }
 
 export async function startLspClient(options: { rootPath: string; settings: unknown; env?: NodeJS.ProcessEnv }): Promise<TestLspClient> {
-  const child = spawn(process.execPath, [serverPath, '--stdio'], { env: { PATH: process.env.PATH, HOME: '/nonexistent-home', ...options.env }, stdio: ['pipe', 'pipe', 'pipe'] });
+  // Launched with the flags the VS Code client and `npm run server` use (package.json).
+  const child = spawn(process.execPath, [...serverFlags, serverPath, '--stdio'], { env: { PATH: process.env.PATH, HOME: '/nonexistent-home', ...options.env }, stdio: ['pipe', 'pipe', 'pipe'] });
   const connection = createProtocolConnection(new StreamMessageReader(child.stdout), new StreamMessageWriter(child.stdin));
   let refreshes = 0;
   const published = new Map<string, PublishDiagnosticsParams>();
