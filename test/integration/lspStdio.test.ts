@@ -120,6 +120,20 @@ describe('language server over stdio', () => {
     assert.match(label, /^~30\d kB est\.$/);
   });
 
+  test('offline: a registry nobody answers shows as unreachable, and requests still answer at once', async () => {
+    const path = join(work.path, 'project', 'Dockerfile.offline');
+    const text = 'FROM 127.0.0.1:9/team/base:1\nRUN true\n';
+    await writeFile(path, text);
+    const offlineUri = await lsp.open(path, text);
+    const title = await until('an offline lens', async () => {
+      const found = (await lsp.connection.sendRequest<CodeLens[]>('textDocument/codeLens', { textDocument: { uri: offlineUri } }))[0]?.command?.title ?? '';
+      return /offline/.test(found) ? found : undefined;
+    });
+    assert.equal(title, '127.0.0.1:9/team/base:1 · registry unreachable (offline)');
+    const hover = await lsp.connection.sendRequest<Hover | null>('textDocument/hover', { textDocument: { uri: offlineUri }, position: { line: 0, character: 6 } });
+    assert.match(hoverText(hover), /unreachable \(offline\)/);
+  });
+
   test('an unresolvable FROM is a diagnostic with its line, and the server keeps answering', async () => {
     const bad = join(work.path, 'project', 'Dockerfile.bad');
     const text = 'ARG EMPTY\nFROM ${EMPTY}\nRUN true\n';

@@ -22,6 +22,7 @@ import { hostPlatform } from '../core/platform';
 import type { Platform } from '../core/mediaTypes';
 import { RegistryClient } from '../registry/registryClient';
 import { dockerConfigCredentials } from '../registry/credentials';
+import { defaultRetryPolicy } from '../registry/retryInterceptor';
 
 export interface DocumentModel {
   analysis: DockerfileAnalysis;
@@ -213,7 +214,10 @@ export class WorkspaceModel {
   }
 
   private makeClient(insecure: string[]): RegistryClient {
-    return new RegistryClient({ credentials: dockerConfigCredentials({ env: this.options.env ?? process.env }), insecureRegistries: insecure, userAgent: 'layerlift-language-server/0.1' });
+    // The editor re-checks on its own schedule (TTL), so one quick retry is enough: a registry
+    // that is down shows as offline within a second instead of after a push-grade backoff.
+    const retryPolicy = { ...defaultRetryPolicy, maxRetries: 1, maxDelayMs: 1000, maxRetryAfterMs: 5000 };
+    return new RegistryClient({ credentials: dockerConfigCredentials({ env: this.options.env ?? process.env }), insecureRegistries: insecure, userAgent: 'layerlift-language-server/0.1', retryPolicy, headersTimeoutMs: 15_000 });
   }
 
   private makeState(client: RegistryClient): RegistryState {
