@@ -353,14 +353,15 @@ const cases: Case[] = [
     },
   },
   {
-    name: '--target matches case-insensitively; an index works too',
+    name: '--target matches case-insensitively; an index is refused, as both builders refuse it',
     dockerfile: 'FROM node:20 AS deps\nFROM deps AS Test\nFROM alpine AS prod\n',
     options: { target: 'TEST' },
     target: 1,
     needed: [0, 1],
     check: (r) => {
       const text = 'FROM node:20 AS deps\nFROM deps AS Test\nFROM alpine AS prod\n';
-      assert.deepEqual([analyze(text, { target: '0' }).targetStage, analyze(text).targetStage, analyze(text).neededStages], [0, 2, [2]]);
+      const byIndex = analyze(text, { target: '0' });
+      assert.deepEqual([byIndex.targetStage, byIndex.errors.length, analyze(text).targetStage, analyze(text).neededStages], [2, 1, 2, [2]]);
       assert.equal(r.stages[1]?.name, 'Test');
     },
   },
@@ -369,7 +370,7 @@ const cases: Case[] = [
     dockerfile: 'FROM alpine AS a\nFROM alpine AS b\n',
     options: { target: 'nope' },
     target: 1,
-    errors: [/^--target "nope": no such stage \(stages: a, b; an index from 0 to 1 works too\)$/],
+    errors: [/^--target "nope": no such stage \(stages: a, b\)$/],
   },
   {
     name: 'ONBUILD COPY --from in a base stage becomes a dependency of stages built on it',
@@ -400,10 +401,9 @@ const cases: Case[] = [
     errors: [/^FROM on line 3: "Builder" is not a valid image reference: .* Docker matches stage names in FROM in lower case only: FROM builder$/],
   },
   {
-    name: 'FROM a stage defined later is an error; FROM x AS x is the image x',
+    name: 'FROM a name only a later stage has is the image of that name; FROM x AS x is the image x',
     dockerfile: 'FROM base AS app\nFROM alpine AS base\nFROM nginx AS nginx\n',
-    bases: ['error', 'docker.io/library/alpine:latest', 'docker.io/library/nginx:latest'],
-    errors: [/^FROM on line 1: "base" names the stage defined on line 2; FROM can only use a stage defined before it/],
+    bases: ['docker.io/library/base:latest', 'docker.io/library/alpine:latest', 'docker.io/library/nginx:latest'],
   },
   {
     name: 'FROM through an ARG can name a stage',

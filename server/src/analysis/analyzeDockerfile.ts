@@ -114,7 +114,7 @@ function analyze(text: string, options: AnalyzeOptions): DockerfileAnalysis {
     ctx.error(range, doc.instructions.length === 0 ? 'the Dockerfile has no instructions; it needs at least a FROM' : 'the Dockerfile has no FROM instruction, so no stage to build');
   }
 
-  // --target: a stage name (case-insensitive, as BuildKit) or, as an extension, an index.
+  // --target: a stage name (case-insensitive, as BuildKit). Both builders refuse an index.
   let targetStage = lastStage;
   let targetName = ctx.stages[lastStage]?.name ?? '';
   const wanted = options.target;
@@ -123,13 +123,10 @@ function analyze(text: string, options: AnalyzeOptions): DockerfileAnalysis {
     if (byName !== undefined) {
       targetStage = byName.index;
       targetName = wanted;
-    } else if (/^\d+$/.test(wanted) && Number(wanted) <= lastStage) {
-      targetStage = Number(wanted);
-      targetName = ctx.stages[targetStage]?.name ?? '';
     } else {
       const names = ctx.stages.flatMap((s) => (s.name !== undefined ? [s.name] : []));
       const known = names.length > 0 ? `stages: ${names.join(', ')}` : 'no stage has a name';
-      ctx.error(ctx.range(0, 0), `--target ${JSON.stringify(truncate(wanted))}: no such stage (${known}; an index from 0 to ${lastStage} works too)`);
+      ctx.error(ctx.range(0, 0), `--target ${JSON.stringify(truncate(wanted))}: no such stage (${known})`);
     }
   }
 

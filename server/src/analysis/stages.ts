@@ -180,10 +180,8 @@ export function resolveFrom(ctx: AnalysisContext, stage: StageDraft, scope: Glob
     stage.base = { kind: 'scratch' };
     return;
   }
-  const later = ctx.stageNear(value, stage.index, 'after');
-  if (later !== undefined) {
-    return fail(`${quoteExpansion(image, value)} names the stage defined on line ${later.line + 1}; FROM can only use a stage defined before it (Docker would pull an image ${JSON.stringify(value)} instead)`);
-  }
+  // A stage defined later is not a candidate (BuildKit only knows the stages before it): the
+  // word is an image reference, which `docker build` pulls, so this is no error of the Dockerfile.
   try {
     stage.base = { kind: 'image', ref: parseReference(value), text: value };
   } catch (error) {
