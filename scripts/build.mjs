@@ -21,6 +21,9 @@ const builds = [
   { ...common, entryPoints: { client: 'client/src/extension.ts' }, external: ['vscode'] },
   { ...common, entryPoints: { server: 'server/src/server.ts' } },
   { ...common, entryPoints: { cli: 'server/src/cli/main.ts' }, banner: { js: '#!/usr/bin/env node' } },
+  // The layer compression worker thread, loaded by server/src/push/compressLayer.ts from next to
+  // the bundle that includes it (dist/cli.js, dist/server.js).
+  { ...common, entryPoints: { compressWorker: 'server/src/push/compressWorker.ts' } },
 ];
 
 if (watch) {

@@ -2,6 +2,9 @@
 import { runInspect, inspectHelp } from './commands/inspect';
 import { runCopy, copyHelp } from './commands/copy';
 import { runAnalyze, analyzeHelp } from './commands/analyze';
+import { runPush, runPlan, pushHelp, planHelp } from './commands/push';
+import { runPrepush, prepushHelp } from './commands/prepush';
+import { runBuild, buildHelp } from './commands/build';
 import { UsageError } from './usageError';
 import { redact } from '../registry/credentials';
 import type { CommandIO } from './io';
@@ -12,6 +15,10 @@ const commands: Record<string, { run: (args: string[], io: CommandIO) => Promise
   inspect: { run: runInspect, help: inspectHelp, summary: 'show an image in a registry: digest, platform, config, layers, sizes' },
   copy: { run: runCopy, help: copyHelp, summary: 'copy an image between or within registries, skipping and mounting what exists' },
   analyze: { run: runAnalyze, help: analyzeHelp, summary: 'resolve a Dockerfile: bases, layers, estimated sizes, what a push would send' },
+  plan: { run: runPlan, help: planHelp, summary: 'show what a push would do with each blob: exists, mount, prepush, upload' },
+  push: { run: runPush, help: pushHelp, summary: 'push a local image sending only what the target registry lacks' },
+  prepush: { run: runPrepush, help: prepushHelp, summary: 'put a base image next to the target before the app is pushed' },
+  build: { run: runBuild, help: buildHelp, summary: 'build with your builder, pre-pushing the base meanwhile; --push to push after' },
 };
 
 export const mainHelp = `Usage: layerlift COMMAND [OPTIONS]

@@ -3,9 +3,11 @@
 // waits and typed one-line errors. Everything the engine sends is treated as untrusted data.
 //
 // Engine API references (v1.41): GET /_ping (API-Version header), GET /images/{name}/json,
-// GET /images/{name}/history (newest first; sizes only for entries that have a layer).
+// GET /images/{name}/history (newest first; sizes only for entries that have a layer),
+// GET /images/{name}/get (`docker save`: a tar stream, sent only once the export is ready).
 import { Agent, type Dispatcher } from 'undici';
 import { readFileSync } from 'node:fs';
+import { PassThrough, type Readable } from 'node:stream';
 import { assignHistoryLayers } from '../analysis/historyMapping';
 import { describeHost, EngineError, oneLine, resolveDockerHost, type ResolvedHost } from './dockerHost';
 
@@ -34,6 +36,14 @@ export interface EngineClientOptions {
 
 export interface RequestOptions {
   signal?: AbortSignal;
+}
+
+export interface SaveImageOptions extends RequestOptions {
+  /** Longest wait for the archive to start. The engine writes the whole export to a temp dir
+   *  before it sends a byte (minutes for big images on slow disks). Default 15 min. */
+  startTimeoutMs?: number;
+  /** Longest pause between two chunks of the archive; the body has no overall limit. Default 60 s. */
+  stallTimeoutMs?: number;
 }
 
 export interface EngineImageConfig {
@@ -125,6 +135,20 @@ export class DockerEngineClient {
     };
   }
 
+  /** Every image the engine has: ID, tags and RepoDigests (GET /images/json). */
+  async listImages(options: RequestOptions = {}): Promise<{ id: string; repoTags: string[]; repoDigests: string[] }[]> {
+    const path = `${await this.apiPrefix(options.signal)}/images/json`;
+    const operation = 'list images';
+    const reply = await this.get(path, operation, options.signal);
+    if (reply.status !== 200) throw this.engineFailure(reply, operation);
+    const list = this.parseJson(reply, operation);
+    if (!Array.isArray(list)) throw this.protocolError(operation, 'the answer is not a list');
+    const strings = (value: unknown) => (Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : []);
+    return list
+      .filter((item): item is Record<string, unknown> => typeof item === 'object' && item !== null && typeof (item as { Id?: unknown }).Id === 'string')
+      .map((item) => ({ id: item.Id as string, repoTags: strings(item.RepoTags), repoDigests: strings(item.RepoDigests) }));
+  }
+
   /** The image, or undefined when the engine has no such image. */
   async imageInspect(ref: string, options: RequestOptions = {}): Promise<EngineImage | undefined> {
     const path = `${await this.apiPrefix(options.signal)}/images/${encodeImageRef(ref)}/json`;
@@ -183,6 +207,63 @@ export class DockerEngineClient {
       }
       return result;
     });
+  }
+
+  /**
+   * The image as `docker save` writes it (GET /images/{name}/get): a tar stream of any length,
+   * bounded only by `stallTimeoutMs` between chunks. Throws IMAGE_NOT_FOUND when there is no such
+   * image. Errors while streaming arrive on the stream as EngineErrors (ENGINE_TIMEOUT, ABORTED,
+   * ENGINE_UNREACHABLE). The caller must read the stream to its end or destroy it (which closes
+   * the connection and makes the engine stop exporting).
+   */
+  async saveImage(ref: string, options: SaveImageOptions = {}): Promise<Readable> {
+    const path = `${await this.apiPrefix(options.signal)}/images/${encodeImageRef(ref)}/get`;
+    const operation = `export image "${oneLine(ref, 200)}"`;
+    const signal = options.signal;
+    if (this.closed) throw new EngineError({ code: 'ENGINE_ERROR', message: `cannot ${operation}: the engine client is closed`, host: this.hostText() });
+    if (signal?.aborted) throw new EngineError({ code: 'ABORTED', message: `${operation}: cancelled`, host: this.hostText() });
+    const startTimeoutMs = options.startTimeoutMs ?? 15 * 60_000;
+    const stallTimeoutMs = options.stallTimeoutMs ?? 60_000;
+    const { origin, base } = this.origin();
+    let response: Dispatcher.ResponseData;
+    try {
+      response = await this.dispatcher().request({
+        origin,
+        path: base + path,
+        method: 'GET',
+        headers: { accept: 'application/x-tar' },
+        headersTimeout: startTimeoutMs,
+        bodyTimeout: stallTimeoutMs,
+        ...(signal ? { signal } : {}),
+      });
+    } catch (error) {
+      if (signal?.aborted) throw new EngineError({ code: 'ABORTED', message: `${operation}: cancelled`, host: this.hostText(), cause: error });
+      throw this.transportFailure(error, operation, startTimeoutMs);
+    }
+    if (response.statusCode !== 200) {
+      const text = (await readBounded(response.body, 64 * 1024).catch(() => undefined)) ?? '';
+      if (response.statusCode === 404) throw this.notFound(ref);
+      throw this.engineFailure({ status: response.statusCode, headers: response.headers, text }, operation);
+    }
+    // Errors of the body (stalls, resets, aborts) become EngineErrors on the stream handed out.
+    const body = response.body;
+    const out = new PassThrough({ highWaterMark: 64 * 1024 });
+    body.on('error', (error) => {
+      if (out.destroyed) return;
+      if (signal?.aborted) {
+        out.destroy(new EngineError({ code: 'ABORTED', message: `${operation}: cancelled`, host: this.hostText(), cause: error }));
+      } else if (errorCode(error) === 'UND_ERR_BODY_TIMEOUT') {
+        const message = `the Docker engine at ${this.hostText()} stopped sending the export of image "${oneLine(ref, 200)}" for ${formatSeconds(stallTimeoutMs)} — check that Docker is running and healthy, then retry`;
+        out.destroy(new EngineError({ code: 'ENGINE_TIMEOUT', message, host: this.hostText(), cause: error }));
+      } else {
+        out.destroy(this.transportFailure(error, operation, stallTimeoutMs));
+      }
+    });
+    out.on('close', () => {
+      if (!body.destroyed) body.destroy();
+    });
+    body.pipe(out);
+    return out;
   }
 
   /** Closes the connections this client opened (not an injected dispatcher). Idempotent. */

@@ -4,6 +4,7 @@ import { parsePlatform } from '../../core/platform';
 import { copyImage, type CopyEvent, type CopyResult } from '../../copy/copyImage';
 import { makeClient, parseCommandArgs, registryFlags, registryFlagsHelp } from '../options';
 import { formatBytes, formatDuration } from '../../core/format';
+import { ProgressLine } from '../progress';
 import { UsageError } from '../usageError';
 import type { CommandIO } from '../io';
 
@@ -55,7 +56,7 @@ export async function runCopy(args: string[], io: CommandIO): Promise<number> {
       concurrency,
       chunkSize: chunkMiB * 1024 * 1024,
       signal: io.signal,
-      onEvent: (event) => progress?.update(event),
+      onEvent: (event) => progress?.update(toProgress(event)),
     });
     progress?.clear();
     const seconds = (Date.now() - started) / 1000;
@@ -85,40 +86,17 @@ export function summary(target: string, result: CopyResult, seconds: number): st
   return `Copied ${target}@${result.digest}${result.platform ? ` (${result.platform})` : ''}: sent ${formatBytes(result.bytesSent)} of ${formatBytes(result.totalBytes)} in ${formatDuration(seconds * 1000)} — ${result.blobs.length} blobs: ${parts.join(', ')}`;
 }
 
-/** One status line on a terminal, redrawn at most ten times a second. */
-class ProgressLine {
-  private total = 0;
-  private blobs = 0;
-  private done = 0;
-  private readonly committed = new Map<string, number>();
-  private readonly started = Date.now();
-  private lastDraw = 0;
-  private drawn = false;
-
-  constructor(private readonly io: CommandIO) {}
-
-  update(event: CopyEvent): void {
-    if (event.type === 'plan') {
-      this.total = event.bytes;
-      this.blobs = event.blobs;
-    } else if (event.type === 'blob-progress') {
-      this.committed.set(event.digest, event.committed);
-    } else if (event.type === 'blob-done') {
-      this.done++;
-      this.committed.set(event.digest, event.size);
-    }
-    const now = Date.now();
-    if (now - this.lastDraw < 100 && event.type !== 'blob-done') return;
-    this.lastDraw = now;
-    let bytes = 0;
-    for (const value of this.committed.values()) bytes += value;
-    const rate = bytes / Math.max(0.001, (now - this.started) / 1000);
-    this.io.stderrRaw(`\r\x1b[2K${this.done} of ${this.blobs} blobs · ${formatBytes(bytes)} / ${formatBytes(this.total)} · ${formatBytes(rate)}/s`);
-    this.drawn = true;
-  }
-
-  clear(): void {
-    if (this.drawn) this.io.stderrRaw('\r\x1b[2K');
-    this.drawn = false;
+function toProgress(event: CopyEvent): Parameters<ProgressLine['update']>[0] {
+  switch (event.type) {
+    case 'plan':
+      return { type: 'total', items: event.blobs, bytes: event.bytes };
+    case 'blob-progress':
+      return { type: 'progress', id: event.digest, committed: event.committed };
+    case 'blob-done':
+      return { type: 'done', id: event.digest, bytes: event.size };
+    case 'blob-start':
+      return { type: 'progress', id: event.digest, committed: 0 };
+    default:
+      return { type: 'status', text: '' };
   }
 }

@@ -1,0 +1,155 @@
+// `layerlift push IMAGE [TARGET]` and `layerlift plan IMAGE [TARGET]`: a layer-aware push of a
+// local image (Docker engine, `oci:DIR[:TAG]`, `docker-archive:FILE`), or just its plan.
+import { readFile } from 'node:fs/promises';
+import { formatReference, parseReference, type ImageReference } from '../../core/reference';
+import { formatBytes, formatDuration, shortHex } from '../../core/format';
+import { analyzeDockerfile } from '../../analysis/analyzeDockerfile';
+import { openLocalImage } from '../../push/imageSource';
+import { LayerCompressor } from '../../push/compressLayer';
+import { LayerIndex } from '../../push/layerIndex';
+import { pushImage, type PushEvent, type PushResult } from '../../push/pushImage';
+import type { PrepushStrategy, PushPlan } from '../../push/plan';
+import { cacheDirectory } from '../../push/cacheDirectory';
+import { findEngineBase } from '../../push/findBase';
+import { DockerEngineClient } from '../../engine/engineClient';
+import { makeClient, parseCommandArgs, registryFlags, registryFlagsHelp } from '../options';
+import { ProgressLine } from '../progress';
+import { UsageError } from '../usageError';
+import type { CommandIO } from '../io';
+
+const strategies: PrepushStrategy[] = ['auto', 'mount', 'runner', 'local', 'off'];
+
+const pushFlagsHelp = `  --prepush auto|mount|runner|local|off
+                                   how base layers the target lacks get there (default auto: mount where
+                                   the registry has them, else the runner if set, else copy through here)
+  --runner CMD                     pre-push command run by the shell, with {source} and {target}, e.g.
+                                   "ssh build-host layerlift copy {source} {target}"
+  --base REF                       the base image (default: found from --dockerfile, or in the engine)
+  --dockerfile FILE                the Dockerfile IMAGE was built from (its FROM is the base)
+  --concurrency N                  blobs in flight at once (default 4)
+${registryFlagsHelp}`;
+
+export const pushHelp = `Usage: layerlift push IMAGE [TARGET] [--prepush STRATEGY] [--runner CMD] [--json]
+
+Pushes IMAGE (a Docker engine image, oci:DIR[:TAG] or docker-archive:FILE) to TARGET (default:
+IMAGE's own reference), sending only what the target registry lacks: layers it has are skipped,
+layers another repository there has are mounted, the base is pre-pushed near the registry, and
+only unique layers are compressed and uploaded (resumable). The tag moves last.
+
+Options:
+${pushFlagsHelp}
+
+--json prints {"target","digest","blobs":[{"digest","size","action","from"}],"bytesUploaded","seconds"}.`;
+
+export const planHelp = `Usage: layerlift plan IMAGE [TARGET] [--prepush STRATEGY] [--runner CMD] [--json]
+
+Prints, before anything is sent, what a push would do with each blob: exists, mount (from
+which repository), prepush (by which strategy) or upload, with sizes.
+
+Options:
+${pushFlagsHelp}`;
+
+const flags = {
+  ...registryFlags,
+  prepush: { type: 'string' },
+  runner: { type: 'string' },
+  base: { type: 'string' },
+  dockerfile: { type: 'string' },
+  concurrency: { type: 'string' },
+} as const;
+
+export async function runPush(args: string[], io: CommandIO): Promise<number> {
+  return run('push', args, io);
+}
+
+export async function runPlan(args: string[], io: CommandIO): Promise<number> {
+  return run('plan', args, io);
+}
+
+async function run(command: 'push' | 'plan', args: string[], io: CommandIO): Promise<number> {
+  const { values, positionals } = parseCommandArgs(command, args, flags);
+  if (values.help) {
+    io.stdout(command === 'push' ? pushHelp : planHelp);
+    return 0;
+  }
+  if (positionals.length < 1 || positionals.length > 2) throw new UsageError(`${command} takes IMAGE and an optional TARGET, got ${positionals.length} argument(s)`, command);
+  const imageSpec = positionals[0] as string;
+  const strategy = (values.prepush ?? 'auto') as PrepushStrategy;
+  if (!strategies.includes(strategy)) throw new UsageError(`--prepush must be one of ${strategies.join(', ')}, got "${values.prepush}"`, command);
+  const concurrency = values.concurrency === undefined ? 4 : Number(values.concurrency);
+  if (!Number.isInteger(concurrency) || concurrency < 1) throw new UsageError(`--concurrency must be a whole number above 0, got "${values.concurrency}"`, command);
+  const targetText = positionals[1] ?? (/^(oci|docker-archive):/.test(imageSpec) ? undefined : imageSpec);
+  if (!targetText) throw new UsageError(`${command}: name a TARGET for ${imageSpec}`, command);
+  const target = parseReference(targetText);
+  const base = values.base ? parseReference(values.base) : values.dockerfile ? await baseFromDockerfile(values.dockerfile) : undefined;
+
+  const client = makeClient(values['insecure-registry'], io.env);
+  const fromEngine = !/^(oci|docker-archive):/.test(imageSpec);
+  const engine = fromEngine ? new DockerEngineClient({ env: io.env }) : undefined;
+  const image = await openLocalImage(imageSpec, { env: io.env, engine });
+  const compressor = new LayerCompressor({ directory: cacheDirectory(io.env, 'layers') });
+  const index = LayerIndex.open({ env: io.env });
+  const progress = io.stderrIsTTY && !values.json ? new ProgressLine(io, 'layers') : undefined;
+  try {
+    const result = await pushImage(image, { target, base: base ?? (engine ? await findEngineBase(engine, image.layers.map((l) => l.diffId), image.configDigest, io.signal) : undefined), strategy, runner: values.runner, concurrency, planOnly: command === 'plan', signal: io.signal, onEvent: (e) => progress?.update(toProgress(e)) }, { client, compressor, index });
+    progress?.clear();
+    for (const warning of result.warnings) io.stderr(`layerlift: warning: ${warning}`);
+    if (command === 'plan') io.stdout(values.json ? JSON.stringify(planJson(target, result.plan), null, 2) : renderPlan(target, result.plan));
+    else if (values.json) io.stdout(JSON.stringify(summaryJson(result), null, 2));
+    else io.stderr(summaryLine(result));
+    return 0;
+  } finally {
+    progress?.clear();
+    await Promise.allSettled([image.close(), compressor.close(), client.close(), engine?.close()]);
+  }
+}
+
+async function baseFromDockerfile(path: string): Promise<ImageReference | undefined> {
+  const analysis = analyzeDockerfile(await readFile(path, 'utf8'));
+  let stage = analysis.stages[analysis.targetStage];
+  for (let hops = 0; stage?.base?.kind === 'stage' && hops < 100; hops++) stage = analysis.stages[stage.base.index];
+  return stage?.base?.kind === 'image' ? stage.base.ref : undefined;
+}
+
+function toProgress(event: PushEvent): Parameters<ProgressLine['update']>[0] {
+  switch (event.type) {
+    case 'plan':
+      return { type: 'total', items: event.plan.layers.length, bytes: event.plan.totalBytes };
+    case 'prepush-start':
+      return { type: 'status', text: `pre-pushing the base (${event.strategy})` };
+    case 'prepush-done':
+      return { type: 'status', text: '' };
+    case 'blob-progress':
+      return { type: 'progress', id: event.digest, committed: event.committed };
+    case 'blob-done':
+      return { type: 'done', id: event.digest, bytes: event.size };
+    default:
+      return { type: 'status', text: '' };
+  }
+}
+
+function summaryJson(result: PushResult) {
+  return { target: result.target, digest: result.digest, blobs: result.blobs.map((b) => ({ digest: b.digest, size: b.size, action: b.action, from: b.from ?? null })), bytesUploaded: result.bytesUploaded, seconds: result.seconds };
+}
+
+export function summaryLine(result: PushResult): string {
+  const total = result.blobs.reduce((sum, b) => sum + b.size, 0);
+  const reused = total > 0 ? ` (${((1 - result.bytesUploaded / total) * 100).toFixed(1)}% already in the registry)` : '';
+  return `Pushed ${result.target}@${result.digest ?? '?'} — uploaded ${formatBytes(result.bytesUploaded)} of ${formatBytes(total)}${reused} in ${formatDuration(result.seconds * 1000)}`;
+}
+
+function planJson(target: ImageReference, plan: PushPlan) {
+  return { target: formatReference(target), layers: plan.layers, config: plan.config, prepush: plan.prepush ?? null, uplinkBytes: plan.uplinkBytes, unknownUploads: plan.unknownUploads, totalBytes: plan.totalBytes };
+}
+
+export function renderPlan(target: ImageReference, plan: PushPlan): string {
+  const lines = [`Push plan for ${formatReference(target)}:`];
+  for (const layer of plan.layers) {
+    const size = layer.size === undefined ? 'size after compression' : formatBytes(layer.size);
+    const what = layer.action === 'mount' ? `mount from ${layer.from}` : layer.action === 'prepush' ? `prepush (${layer.strategy}) from ${layer.from}` : layer.action;
+    lines.push(`  ${layer.digest ? shortHex(layer.digest) : shortHex(layer.diffId ?? '')}  ${size.padStart(10)}  ${what}`);
+  }
+  lines.push(`  config        ${formatBytes(plan.config.size ?? 0).padStart(10)}  ${plan.config.action}`);
+  lines.push(`Uplink: ${formatBytes(plan.uplinkBytes)}${plan.unknownUploads ? ` + ${plan.unknownUploads} layer(s) to compress` : ''} of ${formatBytes(plan.totalBytes)}${plan.prepush ? `; the base is pre-pushed first (${plan.prepush.strategy})` : ''}.`);
+  return lines.join('\n');
+}

@@ -1,0 +1,134 @@
+// Gathering what a push plan needs (the adapter side of plan.ts): which compressed blobs each
+// local layer is known as, and which repositories of the target registry hold them.
+//   - the base image's manifest + config (diff_ids pair layers with their published blobs);
+//   - the target's current manifest + config (a re-push of a mostly unchanged image);
+//   - the local index of earlier pushes and copies;
+//   - blobs the source itself holds compressed (an OCI layout).
+import { formatReference, type ImageReference } from '../core/reference';
+import { selectManifest } from '../core/platform';
+import type { Descriptor, Platform } from '../core/mediaTypes';
+import { mirrorCandidates } from '../analysis/settings';
+import { runLimited } from '../copy/limit';
+import { isRegistryError } from '../registry/errors';
+import type { RegistryClient, RepositoryRef } from '../registry/registryClient';
+import type { LayerIndex } from './layerIndex';
+import type { LocalImage } from './imageSource';
+import type { KnownBlob } from './plan';
+
+export interface ImageBlobs {
+  /** The platform manifest's digest. */
+  manifestDigest: string;
+  layers: Descriptor[];
+  diffIds: string[];
+}
+
+/** A pushed image's layers paired with its config's diff_ids; undefined when the tag does not exist. */
+export async function readImageBlobs(client: RegistryClient, ref: ImageReference, platform: Platform, signal?: AbortSignal): Promise<ImageBlobs | undefined> {
+  const repo = { registry: ref.registry, repository: ref.repository };
+  let top;
+  try {
+    top = await client.getManifest(repo, ref.digest ?? ref.tag ?? 'latest', signal);
+  } catch (error) {
+    if (isRegistryError(error) && (error.code === 'MANIFEST_UNKNOWN' || error.code === 'NAME_UNKNOWN')) return undefined;
+    throw error;
+  }
+  const image = top.parsed.kind === 'index' ? await client.getManifest(repo, selectManifest(top.parsed.index, platform).digest, signal) : top;
+  if (image.parsed.kind !== 'image') return undefined;
+  const manifest = image.parsed.manifest;
+  const stream = await client.openBlob(repo, manifest.config.digest, { size: manifest.config.size, signal });
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream as AsyncIterable<Buffer>) chunks.push(chunk);
+  const config = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { rootfs?: { diff_ids?: unknown } };
+  const diffIds = Array.isArray(config.rootfs?.diff_ids) ? config.rootfs.diff_ids.filter((d): d is string => typeof d === 'string') : [];
+  return { manifestDigest: image.digest, layers: manifest.layers, diffIds };
+}
+
+export class KnownBlobs {
+  readonly byDiffId = new Map<string, KnownBlob[]>();
+
+  add(diffId: string, blob: { digest: string; size: number; mediaType: string }, repository?: string): void {
+    let list = this.byDiffId.get(diffId);
+    if (!list) {
+      list = [];
+      this.byDiffId.set(diffId, list);
+    }
+    let known = list.find((k) => k.digest === blob.digest);
+    if (!known) {
+      known = { digest: blob.digest, size: blob.size, mediaType: blob.mediaType, repositories: [] };
+      list.push(known);
+    }
+    if (repository && !known.repositories.includes(repository)) known.repositories.push(repository);
+  }
+
+  addImage(blobs: ImageBlobs, repository: string): void {
+    blobs.layers.forEach((layer, i) => {
+      const diffId = blobs.diffIds[i];
+      if (diffId) this.add(diffId, layer, repository);
+    });
+  }
+}
+
+export interface GatherInput {
+  image: LocalImage;
+  target: ImageReference;
+  base?: { ref: ImageReference; blobs: ImageBlobs };
+  targetBlobs?: ImageBlobs;
+  index?: LayerIndex;
+  mirrors?: Record<string, string>;
+}
+
+/** Every blob the local layers are known as, from every source we have. */
+export function gatherKnown(input: GatherInput): KnownBlobs {
+  const known = new KnownBlobs();
+  const targetRepo = `${input.target.registry}/${input.target.repository}`;
+  if (input.base) known.addImage(input.base.blobs, `${input.base.ref.registry}/${input.base.ref.repository}`);
+  if (input.targetBlobs) known.addImage(input.targetBlobs, targetRepo);
+  for (const layer of input.image.layers) {
+    for (const entry of input.index?.lookup(layer.diffId) ?? []) {
+      for (const repository of entry.repositories) known.add(layer.diffId, entry, repository);
+      if (entry.repositories.length === 0) known.add(layer.diffId, entry);
+    }
+    if (layer.compressed) known.add(layer.diffId, layer.compressed);
+  }
+  // Where a base may sit in the target registry: under its own path, and the user's mirrors.
+  if (input.base) {
+    const baseFull = `${input.base.ref.registry}/${input.base.ref.repository}`;
+    const extra = [`${input.target.registry}/${input.base.ref.repository}`, ...mirrorCandidates(input.mirrors ?? {}, baseFull)];
+    for (const [i, layer] of input.base.blobs.layers.entries()) {
+      const diffId = input.base.blobs.diffIds[i];
+      if (diffId) for (const repository of extra) known.add(diffId, layer, repository);
+    }
+  }
+  return known;
+}
+
+/**
+ * HEADs the target and the mount candidates in the target registry for every known blob.
+ * Returns `registry/repository|digest` → present. A repository we may not read counts as absent.
+ */
+export async function probePresence(client: RegistryClient, target: RepositoryRef, known: KnownBlobs, configDigest: string, signal?: AbortSignal): Promise<Map<string, boolean>> {
+  const targetFull = `${target.registry}/${target.repository}`;
+  const probes = new Set<string>([`${targetFull}|${configDigest}`]);
+  for (const blobs of known.byDiffId.values()) {
+    for (const blob of blobs) {
+      probes.add(`${targetFull}|${blob.digest}`);
+      for (const repository of blob.repositories) if (repository.startsWith(`${target.registry}/`)) probes.add(`${repository}|${blob.digest}`);
+    }
+  }
+  const present = new Map<string, boolean>();
+  await runLimited([...probes], 8, async (probe) => {
+    const [repository = '', digest = ''] = probe.split('|');
+    const repo = { registry: target.registry, repository: repository.slice(target.registry.length + 1) };
+    try {
+      present.set(probe, (await client.headBlob(repo, digest, signal)) !== undefined);
+    } catch (error) {
+      if (isRegistryError(error) && ['DENIED', 'UNAUTHORIZED', 'NAME_UNKNOWN'].includes(error.code) && repo.repository !== target.repository) present.set(probe, false);
+      else throw error;
+    }
+  });
+  return present;
+}
+
+export function describeRef(ref: ImageReference): string {
+  return formatReference(ref);
+}

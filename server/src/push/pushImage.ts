@@ -1,0 +1,215 @@
+// A layer-aware push: plan, pre-push the base where it pays, then send only what the target
+// lacks — mounts first, uploads of compressed layers (resumable), the config, and the manifest
+// last, so a failed or cancelled push never moves the tag.
+import { createReadStream } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { Readable } from 'node:stream';
+import { formatReference, withDigest, type ImageReference } from '../core/reference';
+import { DOCKER_IMAGE_CONFIG, DOCKER_LAYER_TAR_GZIP, DOCKER_MANIFEST_V2, OCI_IMAGE_CONFIG, OCI_IMAGE_MANIFEST, OCI_LAYER_TAR_GZIP } from '../core/mediaTypes';
+import { runLimited } from '../copy/limit';
+import { uploadBlob } from '../registry/blobUpload';
+import type { RegistryClient } from '../registry/registryClient';
+import type { LocalImage } from './imageSource';
+import type { LayerCompressor, CompressedLayer } from './compressLayer';
+import type { LayerIndex } from './layerIndex';
+import { gatherKnown, probePresence, readImageBlobs } from './pushFacts';
+import { planPush, type BlobAction, type PrepushStrategy, type PushPlan } from './plan';
+import { prepushBase } from './prepush';
+
+export type PushEvent =
+  | { type: 'plan'; plan: PushPlan }
+  | { type: 'prepush-start'; strategy: 'runner' | 'local'; source: string; target: string }
+  | { type: 'prepush-done'; seconds: number }
+  | { type: 'blob-start'; digest: string; size: number; action: string }
+  | { type: 'blob-progress'; digest: string; committed: number; size: number }
+  | { type: 'blob-done'; digest: string; size: number; action: string; bytesSent: number }
+  | { type: 'manifest'; digest: string; reference: string };
+
+export interface PushOptions {
+  target: ImageReference;
+  /** The base image (from the Dockerfile's FROM, --base, or found in the engine). */
+  base?: ImageReference;
+  strategy?: PrepushStrategy;
+  runner?: string;
+  mirrors?: Record<string, string>;
+  concurrency?: number;
+  chunkSize?: number;
+  planOnly?: boolean;
+  signal?: AbortSignal;
+  onEvent?: (event: PushEvent) => void;
+}
+
+export interface PushedBlob {
+  digest: string;
+  size: number;
+  action: 'exists' | 'mount' | 'prepush' | 'upload';
+  from?: string;
+  bytesSent: number;
+}
+
+export interface PushResult {
+  target: string;
+  digest?: string;
+  plan: PushPlan;
+  blobs: PushedBlob[];
+  bytesUploaded: number;
+  seconds: number;
+  warnings: string[];
+}
+
+export interface PushDependencies {
+  client: RegistryClient;
+  compressor: LayerCompressor;
+  index?: LayerIndex;
+}
+
+export async function pushImage(image: LocalImage, options: PushOptions, deps: PushDependencies): Promise<PushResult> {
+  const started = Date.now();
+  const { client } = deps;
+  const target = options.target;
+  const targetRepo = { registry: target.registry, repository: target.repository };
+  const targetFull = `${target.registry}/${target.repository}`;
+  const signal = options.signal;
+  const warnings: string[] = [];
+
+  const baseBlobs = options.base ? await readImageBlobs(client, options.base, image.platform, signal) : undefined;
+  if (options.base && !baseBlobs) warnings.push(`the base ${formatReference(options.base)} was not found in its registry; its layers are treated as unique`);
+  const base = options.base && baseBlobs ? { ref: options.base, blobs: baseBlobs } : undefined;
+  const targetBlobs = await readImageBlobs(client, target, image.platform, signal);
+  const known = gatherKnown({ image, target, base, targetBlobs, index: deps.index, mirrors: options.mirrors });
+  let present = await probePresence(client, targetRepo, known, image.configDigest, signal);
+  const baseReference = base ? formatReference(withDigest({ ...base.ref, tag: undefined }, base.blobs.manifestDigest)) : undefined;
+  const planInput = {
+    target: targetFull,
+    targetRegistry: target.registry,
+    layers: image.layers,
+    config: { digest: image.configDigest, size: image.config.length },
+    known: known.byDiffId,
+    present,
+    strategy: options.strategy ?? 'auto',
+    runnerConfigured: Boolean(options.runner),
+    base: base && baseReference ? { reference: baseReference, repository: `${base.ref.registry}/${base.ref.repository}` } : undefined,
+  };
+  let plan = planPush(planInput);
+  options.onEvent?.({ type: 'plan', plan });
+  if (options.planOnly) return { target: formatReference(target), plan, blobs: [], bytesUploaded: 0, seconds: (Date.now() - started) / 1000, warnings };
+
+  // Pre-push: copy the base next to the target (runner where bandwidth is, or through here),
+  // then plan again: its blobs are now in the target repository.
+  if (plan.prepush && base && baseReference) {
+    options.onEvent?.({ type: 'prepush-start', strategy: plan.prepush.strategy, source: baseReference, target: targetFull });
+    const done = await prepushBase(client, base.ref, target, { strategy: plan.prepush.strategy, runner: options.runner, platform: image.platform, signal });
+    options.onEvent?.({ type: 'prepush-done', seconds: done.seconds });
+    present = await probePresence(client, targetRepo, known, image.configDigest, signal);
+    plan = planPush({ ...planInput, present, strategy: 'mount' });
+  }
+
+  const blobs = await sendBlobs(image, plan, options, deps, warnings);
+  // The config, then the manifest last: the tag moves only when every blob is in.
+  if (plan.config.action === 'upload') {
+    const config = image.config;
+    await uploadBlob(client, targetRepo, { digest: image.configDigest, size: config.length, description: image.description, open: (offset) => Promise.resolve(Readable.from([config.subarray(offset)])) }, { signal });
+  }
+  const manifest = buildManifest(image, blobs);
+  const reference = target.tag ?? 'latest';
+  const digest = await client.putManifest(targetRepo, reference, manifest.bytes, manifest.mediaType, signal);
+  options.onEvent?.({ type: 'manifest', digest, reference });
+
+  for (const [i, layer] of image.layers.entries()) {
+    const blob = blobs[i];
+    if (blob && deps.index) deps.index.record(layer.diffId, { digest: blob.digest, size: blob.size, mediaType: blob.mediaType }, targetFull);
+  }
+  const saved = await deps.index?.save();
+  if (saved?.warning) warnings.push(saved.warning);
+  return {
+    target: formatReference(target),
+    digest,
+    plan,
+    blobs: blobs.map(({ digest: d, size, action, from, bytesSent }) => ({ digest: d, size, action, from, bytesSent })),
+    bytesUploaded: blobs.reduce((sum, b) => sum + b.bytesSent, 0),
+    seconds: (Date.now() - started) / 1000,
+    warnings,
+  };
+}
+
+interface SentBlob extends PushedBlob {
+  mediaType: string;
+}
+
+/** Mounts and uploads, largest first; layers to compress stream out of the source once. */
+async function sendBlobs(image: LocalImage, plan: PushPlan, options: PushOptions, deps: PushDependencies, warnings: string[]): Promise<SentBlob[]> {
+  const { client, compressor } = deps;
+  const targetRepo = { registry: options.target.registry, repository: options.target.repository };
+  const results: SentBlob[] = new Array<SentBlob>(image.layers.length);
+  const uploads: { index: number; diffId: string }[] = [];
+  await runLimited(plan.layers.map((action, index) => ({ action, index })), options.concurrency ?? 4, async ({ action, index }) => {
+    if (action.action === 'exists' || action.action === 'prepush') {
+      results[index] = { digest: action.digest ?? '', size: action.size ?? 0, mediaType: action.mediaType ?? '', action: action.action === 'prepush' ? 'prepush' : 'exists', bytesSent: 0 };
+    } else if (action.action === 'mount') {
+      options.onEvent?.({ type: 'blob-start', digest: action.digest, size: action.size, action: 'mount' });
+      const mounted = await client.startUpload(targetRepo, { digest: action.digest, from: action.from }, options.signal);
+      if (mounted.mounted) {
+        results[index] = { digest: action.digest, size: action.size, mediaType: action.mediaType, action: 'mount', from: action.from, bytesSent: 0 };
+        options.onEvent?.({ type: 'blob-done', digest: action.digest, size: action.size, action: 'mount', bytesSent: 0 });
+      } else {
+        await client.cancelUpload(mounted.session);
+        warnings.push(`the registry would not mount ${action.digest} from ${action.from}; it was uploaded instead`);
+        uploads.push({ index, diffId: action.diffId });
+      }
+    } else if (action.diffId) {
+      uploads.push({ index, diffId: action.diffId });
+    }
+  });
+  if (uploads.length === 0) return results;
+
+  // Layers the source holds compressed (an OCI layout) go byte for byte; the rest are compressed here.
+  const byDiffId = new Map(uploads.map((u) => [u.diffId, u.index]));
+  const sending: Promise<void>[] = [];
+  const send = async (index: number, blob: { digest: string; size: number; mediaType: string }, open: (offset: number) => Promise<Readable>) => {
+    options.onEvent?.({ type: 'blob-start', digest: blob.digest, size: blob.size, action: 'upload' });
+    const exists = await client.headBlob(targetRepo, blob.digest, options.signal);
+    const result = exists !== undefined ? { bytesSent: 0 } : await uploadBlob(client, targetRepo, { ...blob, description: image.description, open }, { chunkSize: options.chunkSize, signal: options.signal, onProgress: (committed) => options.onEvent?.({ type: 'blob-progress', digest: blob.digest, committed, size: blob.size }) });
+    results[index] = { digest: blob.digest, size: blob.size, mediaType: blob.mediaType, action: 'upload', bytesSent: result.bytesSent };
+    options.onEvent?.({ type: 'blob-done', digest: blob.digest, size: blob.size, action: 'upload', bytesSent: result.bytesSent });
+  };
+  const toCompress = new Set<string>();
+  for (const { index, diffId } of uploads) {
+    const compressed = image.layers[index]?.compressed;
+    if (compressed) sending.push(send(index, compressed, (offset) => compressed.open(offset)));
+    else toCompress.add(diffId);
+  }
+  const files: CompressedLayer[] = [];
+  try {
+    await image.readLayers(toCompress, async (diffId, tar) => {
+      const layer = await compressor.compress(diffId, tar, options.signal);
+      files.push(layer);
+      const index = byDiffId.get(diffId) as number;
+      // Upload while the next layer compresses.
+      sending.push(send(index, layer, (offset) => Promise.resolve(createReadStream(layer.path, { start: offset }))));
+    }, options.signal);
+    await Promise.all(sending);
+  } finally {
+    await Promise.allSettled(sending);
+    await Promise.all(files.map((f) => rm(f.path, { force: true })));
+  }
+  return results;
+}
+
+/** The image manifest: the engine's config, each layer as the blob the target now has. */
+function buildManifest(image: LocalImage, blobs: SentBlob[]): { bytes: Buffer; mediaType: string } {
+  // A Docker-built config goes in a Docker v2 manifest (what docker push writes); an OCI layout's in an OCI one.
+  const oci = image.layers.some((l) => l.compressed?.mediaType.startsWith('application/vnd.oci.'));
+  const layerType = (mediaType: string) => {
+    if (oci) return mediaType === DOCKER_LAYER_TAR_GZIP || !mediaType ? OCI_LAYER_TAR_GZIP : mediaType;
+    return mediaType === OCI_LAYER_TAR_GZIP || !mediaType ? DOCKER_LAYER_TAR_GZIP : mediaType;
+  };
+  const manifest = {
+    schemaVersion: 2,
+    mediaType: oci ? OCI_IMAGE_MANIFEST : DOCKER_MANIFEST_V2,
+    config: { mediaType: oci ? OCI_IMAGE_CONFIG : DOCKER_IMAGE_CONFIG, digest: image.configDigest, size: image.config.length },
+    layers: blobs.map((b) => ({ mediaType: layerType(b.mediaType), digest: b.digest, size: b.size })),
+  };
+  return { bytes: Buffer.from(JSON.stringify(manifest, null, 3)), mediaType: manifest.mediaType };
+}
+
+export type { BlobAction };
