@@ -5,18 +5,22 @@ import {
   createConnection,
   DidChangeConfigurationNotification,
   DidChangeWatchedFilesNotification,
+  ErrorCodes,
   ProposedFeatures,
+  ResponseError,
   TextDocuments,
   TextDocumentSyncKind,
   type InitializeParams,
 } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
+import { redact } from './registry/credentials';
 import { WorkspaceModel } from './lsp/workspaceModel';
 import { codeLenses } from './lsp/codeLens';
 import { inlayHints } from './lsp/inlayHints';
 import { hover } from './lsp/hover';
 import { diagnostics } from './lsp/diagnostics';
 import { IdleCollector } from './lsp/idleCollector';
+import { runServerCommand, serverCommands } from './lsp/commands';
 
 const connection = createConnection(ProposedFeatures.all);
 const documents = new TextDocuments(TextDocument);
@@ -63,7 +67,7 @@ connection.onInitialize((params) => {
       codeLensProvider: { resolveProvider: false },
       inlayHintProvider: true,
       hoverProvider: true,
-      executeCommandProvider: { commands: ['layerlift.server.refreshRegistryState', 'layerlift.server.memoryUsage'] },
+      executeCommandProvider: { commands: ['layerlift.server.refreshRegistryState', 'layerlift.server.memoryUsage', ...Object.values(serverCommands)] },
     },
     serverInfo: { name: 'layerlift', version: '0.1.0' },
   };
@@ -118,14 +122,27 @@ connection.onHover(({ textDocument, position }) => {
   return document ? hover(model(document).view, position, Date.now()) : null;
 });
 
-connection.onExecuteCommand(({ command }) => {
+connection.onExecuteCommand(async ({ command, arguments: args, workDoneToken }, token, clientProgress) => {
   if (command === 'layerlift.server.refreshRegistryState') {
     workspace.refreshRemote();
     refresh();
+    return null;
   }
   // For "Show Output" and the memory benchmark: what the server holds.
   if (command === 'layerlift.server.memoryUsage') return { ...process.memoryUsage(), documents: documents.all().length };
-  return null;
+  try {
+    // Progress on the client's token when it sent one, else one the server asks for.
+    const progress = workDoneToken === undefined && capabilities.window?.workDoneProgress ? await connection.window.createWorkDoneProgress() : clientProgress;
+    return await runServerCommand(command, args ?? [], { workspace, progress, token, env: process.env, log: (text) => connection.console.log(text.trimEnd()) });
+  } catch (error) {
+    // One line, as everywhere: the client shows it as is.
+    const message = error instanceof Error ? error.message.split('\n')[0] : String(error);
+    return new ResponseError(ErrorCodes.InternalError, redact(message ?? 'failed'));
+  } finally {
+    // Whatever was built or pushed, the lenses should say so now.
+    workspace.refreshRemote();
+    refresh();
+  }
 });
 
 connection.onShutdown(() => workspace.dispose());

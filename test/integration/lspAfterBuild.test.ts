@@ -84,4 +84,21 @@ describe('after a build', () => {
     const text = hover && typeof hover.contents === 'object' && 'value' in hover.contents ? hover.contents.value : '';
     assert.match(text, /would upload 0 B of /);
   });
+  test('server commands: plan and push with work-done progress (after the docker push, nothing is left to send)', async () => {
+    const plan = await lsp.connection.sendRequest<{ plan: { layers: { action: string }[] } }>('workspace/executeCommand', { command: 'layerlift.server.plan', arguments: [uri] });
+    assert.deepEqual(plan.plan.layers.map((l) => l.action), ['exists', 'exists', 'exists']);
+    const progress: string[] = [];
+    const disposable = lsp.connection.onNotification('$/progress', (params: { token: string; value: { kind: string } }) => {
+      if (params.token === 'push-1') progress.push(params.value.kind);
+    });
+    const result = await lsp.connection.sendRequest<{ digest: string; bytesUploaded: number }>('workspace/executeCommand', { command: 'layerlift.server.push', arguments: [uri], workDoneToken: 'push-1' });
+    disposable.dispose();
+    assert.match(result.digest, /^sha256:[0-9a-f]{64}$/);
+    assert.equal(result.bytesUploaded, 0);
+    assert.equal(progress[0], 'begin');
+    assert.equal(progress.at(-1), 'end');
+    await docker(engine, ['rmi', target]);
+    await docker(engine, ['pull', target]);
+  });
+
 });

@@ -9,7 +9,7 @@ import { parsePlatform } from '../core/platform';
 import { analyzeDockerfile } from '../analysis/analyzeDockerfile';
 import { buildDocumentView, type DocumentView, type FactsSource, type LayerEstimate } from '../analysis/documentView';
 import { estimateCopy } from '../analysis/copyEstimate';
-import { imageFor, normalizeSettings, defaultSettings, type LayerliftSettings } from '../analysis/settings';
+import { imageFor, normalizeSettings, defaultSettings, type ImageSetting, type LayerliftSettings } from '../analysis/settings';
 import type { DockerfileAnalysis, Instruction } from '../analysis/types';
 import { ContextScanner } from '../context/contextScanner';
 import { RegistryState } from '../remote/registryState';
@@ -29,6 +29,16 @@ export interface DocumentModel {
   view: DocumentView;
   /** Why there is no target image, for an Information diagnostic. */
   targetProblem?: string;
+}
+
+export interface DocumentSettings {
+  settings: LayerliftSettings;
+  setting?: ImageSetting;
+  path?: string;
+  target?: ImageReference;
+  targetProblem?: string;
+  platform?: Platform;
+  contextRoot?: string;
 }
 
 export interface WorkspaceModelOptions {
@@ -121,6 +131,23 @@ export class WorkspaceModel {
    * Never waits for the network or the disk.
    */
   model(uri: string, text: string, version = -1): DocumentModel {
+    const { settings, setting, target, targetProblem, platform, contextRoot } = this.documentSettings(uri);
+    const cached = this.analyses.get(uri);
+    let analysis: DockerfileAnalysis;
+    if (cached && version >= 0 && cached.version === version && cached.settings === settings) {
+      analysis = cached.analysis;
+    } else {
+      analysis = analyzeDockerfile(text, { buildArgs: setting?.buildArgs, target: setting?.target, platform });
+    }
+    this.analyses.delete(uri);
+    this.analyses.set(uri, { version, settings, analysis });
+    if (this.analyses.size > WorkspaceModel.analysesKept) this.analyses.delete(this.analyses.keys().next().value as string);
+    const facts = this.facts(contextRoot, analysis, target, platform ?? hostPlatform());
+    return { analysis, view: buildDocumentView(analysis, facts, { target, mirrors: settings.mirrors }), targetProblem };
+  }
+
+  /** What the settings say about a Dockerfile: its target image, build options and context. */
+  documentSettings(uri: string): DocumentSettings {
     const settings = this.settings.get(uri) ?? defaultSettings;
     const path = uri.startsWith('file:') ? fileURLToPath(uri) : undefined;
     const folder = path ? this.folders.find((f) => !relative(f, path).startsWith('..')) : undefined;
@@ -136,25 +163,19 @@ export class WorkspaceModel {
         targetProblem = `The target image in "layerlift.images" is invalid: ${(error as Error).message}`;
       }
     }
-    let platform;
+    let platform: Platform | undefined;
     try {
       platform = setting?.platform ? parsePlatform(setting.platform) : undefined;
     } catch {
       platform = undefined;
     }
-    const cached = this.analyses.get(uri);
-    let analysis: DockerfileAnalysis;
-    if (cached && version >= 0 && cached.version === version && cached.settings === settings) {
-      analysis = cached.analysis;
-    } else {
-      analysis = analyzeDockerfile(text, { buildArgs: setting?.buildArgs, target: setting?.target, platform });
-    }
-    this.analyses.delete(uri);
-    this.analyses.set(uri, { version, settings, analysis });
-    if (this.analyses.size > WorkspaceModel.analysesKept) this.analyses.delete(this.analyses.keys().next().value as string);
     const contextRoot = path ? (setting?.context ? resolve(folder ?? dirname(path), setting.context) : dirname(path)) : undefined;
-    const facts = this.facts(contextRoot, analysis, target, platform ?? hostPlatform());
-    return { analysis, view: buildDocumentView(analysis, facts, { target, mirrors: settings.mirrors }), targetProblem };
+    return { settings, setting, path, target, targetProblem, platform, contextRoot };
+  }
+
+  /** The registry client the editor uses (credentials, insecure registries from the settings). */
+  registryClient(): RegistryClient {
+    return this.client;
   }
 
   /**

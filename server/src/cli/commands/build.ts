@@ -1,13 +1,13 @@
 // `layerlift build`: the user's own builder (docker buildx when present, else docker build),
 // its output streamed as is; as soon as the Dockerfile's base is known the pre-push starts in
 // parallel with the build, and `--push` pushes layer-aware afterwards.
-import { spawn, spawnSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { formatReference, parseReference } from '../../core/reference';
 import { hostPlatform, parsePlatform } from '../../core/platform';
 import { analyzeDockerfile } from '../../analysis/analyzeDockerfile';
 import { prepushBase, type PrepushResult } from '../../push/prepush';
+import { runBuilder } from '../../push/builder';
 import { makeClient, parseCommandArgs, registryFlags, registryFlagsHelp } from '../options';
 import { UsageError } from '../usageError';
 import type { CommandIO } from '../io';
@@ -83,7 +83,7 @@ export async function runBuild(args: string[], io: CommandIO): Promise<number> {
     });
   }
   try {
-    const code = await runBuilder(io, { context, dockerfile, tag: values.tag, buildArgs, target: values.target, platform: values.platform }, controller.signal);
+    const code = await runBuilder({ context, dockerfile, tag: values.tag, buildArgs, target: values.target, platform: values.platform }, { env: io.env, signal: controller.signal, onOutput: (text) => io.stderrRaw(text) });
     if (code !== 0) {
       controller.abort();
       io.stderr(`layerlift: the build failed (exit ${code}); nothing was pushed`);
@@ -97,26 +97,4 @@ export async function runBuild(args: string[], io: CommandIO): Promise<number> {
   if (!values.push) return 0;
   const pushArgs = [values.tag, '--prepush', strategy === 'off' ? 'off' : 'mount', ...(base ? ["--base", formatReference(base)] : []), ...(values.json ? ['--json'] : []), ...(values['insecure-registry'] ?? []).flatMap((r) => ['--insecure-registry', r])];
   return runPush(pushArgs, io);
-}
-
-/** docker buildx build --load where buildx is installed (BuildKit), else the classic docker build. */
-function runBuilder(io: CommandIO, build: { context: string; dockerfile: string; tag: string; buildArgs: Record<string, string>; target?: string; platform?: string }, signal: AbortSignal): Promise<number> {
-  const buildx = spawnSync('docker', ['buildx', 'version'], { env: io.env, stdio: 'ignore' }).status === 0;
-  const args = [...(buildx ? ['buildx', 'build', '--load'] : ['build']), '-f', build.dockerfile, '-t', build.tag];
-  for (const [key, value] of Object.entries(build.buildArgs)) args.push('--build-arg', `${key}=${value}`);
-  if (build.target) args.push('--target', build.target);
-  if (build.platform) args.push('--platform', build.platform);
-  args.push(build.context);
-  return new Promise((resolveCode, reject) => {
-    const child = spawn('docker', args, { env: io.env, stdio: ['ignore', 'pipe', 'pipe'] });
-    child.stdout.on('data', (chunk: Buffer) => io.stderrRaw(chunk.toString('utf8')));
-    child.stderr.on('data', (chunk: Buffer) => io.stderrRaw(chunk.toString('utf8')));
-    const stop = () => child.kill('SIGINT');
-    signal.addEventListener('abort', stop, { once: true });
-    child.once('error', (error) => reject(new UsageError(`cannot run docker: ${error.message} — install the docker CLI`, 'build')));
-    child.once('exit', (code) => {
-      signal.removeEventListener('abort', stop);
-      resolveCode(code ?? 1);
-    });
-  });
 }
