@@ -202,6 +202,39 @@ describe('layerlift push', () => {
     }
   });
 
+  test('layerlift build --push: the builder runs, the base is pre-pushed meanwhile, then a layer-aware push', async () => {
+    const context = join(work.path, 'built');
+    await mkdir(context, { recursive: true });
+    await writeFile(join(context, 'app.bin'), randomBytes(500_000));
+    await writeFile(join(context, 'Dockerfile'), 'ARG BASE\nFROM ${BASE}\nCOPY app.bin /app.bin\n');
+    const target = `${uplink.host}/team/built:1`;
+    const run = await runCli(['build', '-t', target, '--build-arg', `BASE=${baseRef}`, '--push', '--json', context], env, { timeoutMs: 300_000 });
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stderr, /pre-pushing .*library\/base next to/);
+    assert.match(run.stderr, /Successfully built|naming to/);
+    const result = JSON.parse(run.stdout) as { target: string; blobs: { action: string }[] };
+    assert.equal(result.target, target);
+    assert.ok(result.blobs.slice(0, base.layers.length).every((b) => b.action === 'exists'), JSON.stringify(result.blobs));
+  });
+
+  test('bad input is one line: a missing image, zstd on this runtime, a bad level', async () => {
+    const missing = await runCli(['push', `${uplink.host}/team/nope:1`], env);
+    assert.equal(missing.code, 1);
+    assert.equal(missing.stderr.trim().split('\n').length, 1, missing.stderr);
+    assert.match(missing.stderr, /^layerlift: .*(not found|no such image)/i);
+    const zstd = await runCli(['push', '--compression', 'zstd', `${uplink.host}/team/app:1`], env);
+    assert.equal(zstd.code, 1);
+    assert.match(zstd.stderr, /zstd compression needs Node\.js 22\.15/);
+    const level = await runCli(['push', '--compression-level', '11', `${uplink.host}/team/app:1`], env);
+    assert.equal(level.code, 2);
+  });
+
+  test('an OCI layout pushes byte for byte: the manifest digest skopeo computed is kept for every blob', async () => {
+    const run = await runCli(['push', '--json', `oci:${base.layoutDir}:1`, `${uplink.host}/oci/base:1`], env, { timeoutMs: 120_000 });
+    assert.equal(run.code, 0, run.stderr);
+    assert.deepEqual(await manifestLayers('oci/base', '1'), base.layers.map((l) => l.digest));
+  });
+
   test('what was pushed pulls and runs', async () => {
     const pulled = `${uplink.host}/team/app:1`;
     await docker(engine, ['rmi', '-f', pulled]);

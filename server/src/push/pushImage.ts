@@ -35,6 +35,8 @@ export interface PushOptions {
   concurrency?: number;
   chunkSize?: number;
   planOnly?: boolean;
+  /** Delete the `prepush-…` tag once the app's manifest references the blobs. */
+  cleanupPrepush?: boolean;
   signal?: AbortSignal;
   onEvent?: (event: PushEvent) => void;
 }
@@ -96,8 +98,10 @@ export async function pushImage(image: LocalImage, options: PushOptions, deps: P
 
   // Pre-push: copy the base next to the target (runner where bandwidth is, or through here),
   // then plan again: its blobs are now in the target repository.
+  let prepushed: { digest: string } | undefined;
   if (plan.prepush && base && baseReference) {
     options.onEvent?.({ type: 'prepush-start', strategy: plan.prepush.strategy, source: baseReference, target: targetFull });
+    prepushed = { digest: base.blobs.manifestDigest };
     const done = await prepushBase(client, base.ref, target, { strategy: plan.prepush.strategy, runner: options.runner, platform: image.platform, signal });
     options.onEvent?.({ type: 'prepush-done', seconds: done.seconds });
     present = await probePresence(client, targetRepo, known, image.configDigest, signal);
@@ -118,6 +122,14 @@ export async function pushImage(image: LocalImage, options: PushOptions, deps: P
   for (const [i, layer] of image.layers.entries()) {
     const blob = blobs[i];
     if (blob && deps.index) deps.index.record(layer.diffId, { digest: blob.digest, size: blob.size, mediaType: blob.mediaType }, targetFull);
+  }
+  if (prepushed && options.cleanupPrepush) {
+    // The app's manifest now references the base blobs; the pre-push tag has done its job.
+    try {
+      await client.deleteManifest(targetRepo, prepushed.digest, signal);
+    } catch (error) {
+      warnings.push(`could not remove the pre-push tag: ${error instanceof Error ? error.message : String(error)}`);
+    }
   }
   const saved = await deps.index?.save();
   if (saved?.warning) warnings.push(saved.warning);

@@ -27,6 +27,9 @@ const pushFlagsHelp = `  --prepush auto|mount|runner|local|off
   --base REF                       the base image (default: found from --dockerfile, or in the engine)
   --dockerfile FILE                the Dockerfile IMAGE was built from (its FROM is the base)
   --concurrency N                  blobs in flight at once (default 4)
+  --compression gzip|zstd          how new layers are compressed (default gzip; zstd needs Node 22.15+)
+  --compression-level N            gzip level 1-9 (default 6, what docker uses)
+  --cleanup-prepush                remove the prepush-<digest> tag after the push
 ${registryFlagsHelp}`;
 
 export const pushHelp = `Usage: layerlift push IMAGE [TARGET] [--prepush STRATEGY] [--runner CMD] [--json]
@@ -56,6 +59,9 @@ const flags = {
   base: { type: 'string' },
   dockerfile: { type: 'string' },
   concurrency: { type: 'string' },
+  compression: { type: 'string' },
+  'compression-level': { type: 'string' },
+  'cleanup-prepush': { type: 'boolean' },
 } as const;
 
 export async function runPush(args: string[], io: CommandIO): Promise<number> {
@@ -83,15 +89,23 @@ async function run(command: 'push' | 'plan', args: string[], io: CommandIO): Pro
   const target = parseReference(targetText);
   const base = values.base ? parseReference(values.base) : values.dockerfile ? await baseFromDockerfile(values.dockerfile) : undefined;
 
+  const level = values['compression-level'] === undefined ? undefined : Number(values['compression-level']);
+  if (level !== undefined && (!Number.isInteger(level) || level < 1 || level > 9)) throw new UsageError(`--compression-level must be 1 to 9, got "${values['compression-level']}"`, command);
+  const compression = values.compression ?? 'gzip';
+  if (compression !== 'gzip' && compression !== 'zstd') throw new UsageError(`--compression must be gzip or zstd, got "${compression}"`, command);
+
+  // Everything opened from here on is closed in the finally, whatever fails.
   const client = makeClient(values['insecure-registry'], io.env);
   const fromEngine = !/^(oci|docker-archive):/.test(imageSpec);
   const engine = fromEngine ? new DockerEngineClient({ env: io.env }) : undefined;
-  const image = await openLocalImage(imageSpec, { env: io.env, engine });
-  const compressor = new LayerCompressor({ directory: cacheDirectory(io.env, 'layers') });
-  const index = LayerIndex.open({ env: io.env });
+  let image: Awaited<ReturnType<typeof openLocalImage>> | undefined;
+  let compressor: LayerCompressor | undefined;
   const progress = io.stderrIsTTY && !values.json ? new ProgressLine(io, 'layers') : undefined;
   try {
-    const result = await pushImage(image, { target, base: base ?? (engine ? await findEngineBase(engine, image.layers.map((l) => l.diffId), image.configDigest, io.signal) : undefined), strategy, runner: values.runner, concurrency, planOnly: command === 'plan', signal: io.signal, onEvent: (e) => progress?.update(toProgress(e)) }, { client, compressor, index });
+    compressor = new LayerCompressor({ directory: cacheDirectory(io.env, 'layers'), level, compression });
+    image = await openLocalImage(imageSpec, { env: io.env, engine });
+    const index = LayerIndex.open({ env: io.env });
+    const result = await pushImage(image, { target, base: base ?? (engine ? await findEngineBase(engine, image.layers.map((l) => l.diffId), image.configDigest, io.signal) : undefined), strategy, runner: values.runner, concurrency, planOnly: command === 'plan', cleanupPrepush: values['cleanup-prepush'], signal: io.signal, onEvent: (e) => progress?.update(toProgress(e)) }, { client, compressor, index });
     progress?.clear();
     for (const warning of result.warnings) io.stderr(`layerlift: warning: ${warning}`);
     if (command === 'plan') io.stdout(values.json ? JSON.stringify(planJson(target, result.plan), null, 2) : renderPlan(target, result.plan));
@@ -100,7 +114,7 @@ async function run(command: 'push' | 'plan', args: string[], io: CommandIO): Pro
     return 0;
   } finally {
     progress?.clear();
-    await Promise.allSettled([image.close(), compressor.close(), client.close(), engine?.close()]);
+    await Promise.allSettled([image?.close(), compressor?.close(), client.close(), engine?.close()]);
   }
 }
 
