@@ -32,3 +32,14 @@ export function makeClient(insecure: string[] | undefined, env: NodeJS.ProcessEn
     userAgent: 'layerlift/0.1',
   });
 }
+
+/** `--build-arg KEY=VALUE` values, as docker takes them. */
+export function parseBuildArgs(pairs: string[] | undefined, command: string): Record<string, string> {
+  const buildArgs: Record<string, string> = {};
+  for (const pair of pairs ?? []) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new UsageError(`--build-arg must be KEY=VALUE, got "${pair}"`, command);
+    buildArgs[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  return buildArgs;
+}

@@ -8,6 +8,7 @@ import { formatReference } from '../core/reference';
 import { hostPlatform } from '../core/platform';
 import { formatBytes } from '../core/format';
 import { analyzeDockerfile } from '../analysis/analyzeDockerfile';
+import { imageBaseOf } from '../analysis/baseImage';
 import { DockerEngineClient } from '../engine/engineClient';
 import { openLocalImage } from '../push/imageSource';
 import { LayerCompressor } from '../push/compressLayer';
@@ -51,9 +52,7 @@ export async function runServerCommand(command: string, args: unknown[], context
   const client = context.workspace.registryClient();
   const text = await readFile(doc.path, 'utf8');
   const analysis = analyzeDockerfile(text, { buildArgs: doc.setting?.buildArgs, target: doc.setting?.target, platform });
-  let stage = analysis.stages[typeof args[1] === 'number' ? args[1] : analysis.targetStage];
-  for (let hops = 0; stage?.base?.kind === 'stage' && hops < 100; hops++) stage = analysis.stages[stage.base.index];
-  const base = stage?.base?.kind === 'image' ? stage.base.ref : undefined;
+  const base = imageBaseOf(analysis, typeof args[1] === 'number' ? args[1] : undefined);
 
   if (command === serverCommands.prepush) {
     if (!base) throw new CommandError('pre-push: this stage has no image base');

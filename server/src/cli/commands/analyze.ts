@@ -11,7 +11,7 @@ import { estimateCopy } from '../../analysis/copyEstimate';
 import type { DockerfileAnalysis, Instruction, ResolvedBase } from '../../analysis/types';
 import { ContextScanner } from '../../context/contextScanner';
 import { RegistryState } from '../../remote/registryState';
-import { makeClient, parseCommandArgs, registryFlags, registryFlagsHelp } from '../options';
+import { makeClient, parseBuildArgs, parseCommandArgs, registryFlags, registryFlagsHelp } from '../options';
 import { UsageError } from '../usageError';
 import type { CommandIO } from '../io';
 
@@ -53,12 +53,7 @@ export async function runAnalyze(args: string[], io: CommandIO): Promise<number>
   } catch (error) {
     throw new UsageError(`cannot read ${positionals[0]}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`, 'analyze');
   }
-  const buildArgs: Record<string, string> = {};
-  for (const pair of values['build-arg'] ?? []) {
-    const eq = pair.indexOf('=');
-    if (eq <= 0) throw new UsageError(`--build-arg must be KEY=VALUE, got "${pair}"`, 'analyze');
-    buildArgs[pair.slice(0, eq)] = pair.slice(eq + 1);
-  }
+  const buildArgs = parseBuildArgs(values['build-arg'], 'analyze');
   const platform = values.platform ? parsePlatform(values.platform) : undefined;
   const target = values.image ? parseReference(values.image) : undefined;
   const analysis = analyzeDockerfile(text, { buildArgs, target: values.target, platform });

@@ -6,9 +6,10 @@ import { resolve } from 'node:path';
 import { formatReference, parseReference } from '../../core/reference';
 import { hostPlatform, parsePlatform } from '../../core/platform';
 import { analyzeDockerfile } from '../../analysis/analyzeDockerfile';
+import { imageBaseOf } from '../../analysis/baseImage';
 import { prepushBase, type PrepushResult } from '../../push/prepush';
 import { runBuilder } from '../../push/builder';
-import { makeClient, parseCommandArgs, registryFlags, registryFlagsHelp } from '../options';
+import { makeClient, parseBuildArgs, parseCommandArgs, registryFlags, registryFlagsHelp } from '../options';
 import { UsageError } from '../usageError';
 import type { CommandIO } from '../io';
 import { runPush } from './push';
@@ -52,12 +53,7 @@ export async function runBuild(args: string[], io: CommandIO): Promise<number> {
   const context = resolve(positionals[0] ?? '.');
   const dockerfile = resolve(values.file ?? `${context}/Dockerfile`);
   const tag = parseReference(values.tag);
-  const buildArgs: Record<string, string> = {};
-  for (const pair of values['build-arg'] ?? []) {
-    const eq = pair.indexOf('=');
-    if (eq <= 0) throw new UsageError(`--build-arg must be KEY=VALUE, got "${pair}"`, 'build');
-    buildArgs[pair.slice(0, eq)] = pair.slice(eq + 1);
-  }
+  const buildArgs = parseBuildArgs(values['build-arg'], 'build');
   const platform = values.platform ? parsePlatform(values.platform) : hostPlatform();
   const strategy = values.prepush ?? 'auto';
   if (!['auto', 'mount', 'runner', 'local', 'off'].includes(strategy)) throw new UsageError(`--prepush must be auto, mount, runner, local or off, got "${strategy}"`, 'build');
@@ -66,9 +62,7 @@ export async function runBuild(args: string[], io: CommandIO): Promise<number> {
   const analysis = analyzeDockerfile(await readFile(dockerfile, 'utf8').catch(() => {
     throw new UsageError(`cannot read ${dockerfile}`, 'build');
   }), { buildArgs, target: values.target, platform });
-  let stage = analysis.stages[analysis.targetStage];
-  for (let hops = 0; stage?.base?.kind === 'stage' && hops < 100; hops++) stage = analysis.stages[stage.base.index];
-  const base = stage?.base?.kind === 'image' ? stage.base.ref : undefined;
+  const base = imageBaseOf(analysis);
 
   const controller = new AbortController();
   io.signal?.addEventListener('abort', () => controller.abort(), { once: true });

@@ -7,6 +7,7 @@ import { parseReference, type ImageReference } from '../../core/reference';
 import { hostPlatform } from '../../core/platform';
 import { formatDuration } from '../../core/format';
 import { analyzeDockerfile } from '../../analysis/analyzeDockerfile';
+import { imageBaseOf } from '../../analysis/baseImage';
 import { prepushBase, type BasePrepushStrategy } from '../../push/prepush';
 import { makeClient, parseCommandArgs, registryFlags, registryFlagsHelp } from '../options';
 import { UsageError } from '../usageError';
@@ -53,10 +54,9 @@ export async function runPrepush(args: string[], io: CommandIO): Promise<number>
 export async function resolveBase(text: string): Promise<ImageReference> {
   if (existsSync(text)) {
     const analysis = analyzeDockerfile(await readFile(text, 'utf8'));
-    let stage = analysis.stages[analysis.targetStage];
-    for (let hops = 0; stage?.base?.kind === 'stage' && hops < 100; hops++) stage = analysis.stages[stage.base.index];
-    if (stage?.base?.kind !== 'image') throw new UsageError(`prepush: ${text} has no image base to pre-push${analysis.errors[0] ? ` (${analysis.errors[0].message})` : ''}`, 'prepush');
-    return stage.base.ref;
+    const base = imageBaseOf(analysis);
+    if (!base) throw new UsageError(`prepush: ${text} has no image base to pre-push${analysis.errors[0] ? ` (${analysis.errors[0].message})` : ''}`, 'prepush');
+    return base;
   }
   return parseReference(text);
 }

@@ -4,6 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { formatReference, parseReference, type ImageReference } from '../../core/reference';
 import { formatBytes, formatDuration, shortHex } from '../../core/format';
 import { analyzeDockerfile } from '../../analysis/analyzeDockerfile';
+import { imageBaseOf } from '../../analysis/baseImage';
 import { openLocalImage } from '../../push/imageSource';
 import { LayerCompressor } from '../../push/compressLayer';
 import { LayerIndex } from '../../push/layerIndex';
@@ -119,10 +120,7 @@ async function run(command: 'push' | 'plan', args: string[], io: CommandIO): Pro
 }
 
 async function baseFromDockerfile(path: string): Promise<ImageReference | undefined> {
-  const analysis = analyzeDockerfile(await readFile(path, 'utf8'));
-  let stage = analysis.stages[analysis.targetStage];
-  for (let hops = 0; stage?.base?.kind === 'stage' && hops < 100; hops++) stage = analysis.stages[stage.base.index];
-  return stage?.base?.kind === 'image' ? stage.base.ref : undefined;
+  return imageBaseOf(analyzeDockerfile(await readFile(path, 'utf8')));
 }
 
 function toProgress(event: PushEvent): Parameters<ProgressLine['update']>[0] {
