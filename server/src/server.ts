@@ -88,15 +88,18 @@ connection.onDidChangeConfiguration(() => {
 connection.onDidChangeWatchedFiles(({ changes }) => {
   void (async () => {
     for (const change of changes) await workspace.fileChanged(change.uri);
-  })();
+  })().catch((error: unknown) => connection.console.error(`layerlift: ${String(error)}`));
 });
 
 documents.onDidOpen(({ document }) => {
   idle.touch();
-  void workspace.loadSettings(document.uri).then(() => {
-    publishDiagnostics(document);
-    refresh();
-  });
+  workspace
+    .loadSettings(document.uri)
+    .then(() => {
+      publishDiagnostics(document);
+      refresh();
+    })
+    .catch((error: unknown) => connection.console.error(`layerlift: ${String(error)}`));
 });
 documents.onDidChangeContent(({ document }) => publishDiagnostics(document));
 documents.onDidClose(({ document }) => {

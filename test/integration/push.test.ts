@@ -4,8 +4,8 @@
 // registry. Real dockerd, real Distribution, real docker push as the peer.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { cp, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { startRegistry, type Registry } from '../bed/registry';
@@ -233,6 +233,29 @@ describe('layerlift push', () => {
     const run = await runCli(['push', '--json', `oci:${base.layoutDir}:1`, `${uplink.host}/oci/base:1`], env, { timeoutMs: 120_000 });
     assert.equal(run.code, 0, run.stderr);
     assert.deepEqual(await manifestLayers('oci/base', '1'), base.layers.map((l) => l.digest));
+  });
+
+  test('an image with the same layer twice pushes every position (OCI layout made so)', async () => {
+    // Rewrite the fixture layout: the random layer appears twice, in the manifest and in diff_ids.
+    const dir = join(work.path, 'twice');
+    await cp(base.layoutDir, dir, { recursive: true });
+    const sha = (data: Buffer) => `sha256:${createHash('sha256').update(data).digest('hex')}`;
+    const blobPath = (digest: string) => join(dir, 'blobs', 'sha256', digest.slice(7));
+    const manifest = JSON.parse(await readFile(blobPath(base.manifestDigest), 'utf8')) as { config: { digest: string; size: number }; layers: unknown[] };
+    const config = JSON.parse(await readFile(blobPath(manifest.config.digest), 'utf8')) as { rootfs: { diff_ids: string[] }; history?: unknown[] };
+    config.rootfs.diff_ids.push(config.rootfs.diff_ids[1] as string);
+    delete config.history;
+    const configBytes = Buffer.from(JSON.stringify(config));
+    await writeFile(blobPath(sha(configBytes)), configBytes);
+    manifest.config = { ...manifest.config, digest: sha(configBytes), size: configBytes.length };
+    manifest.layers.push(manifest.layers[1]);
+    const manifestBytes = Buffer.from(JSON.stringify(manifest));
+    await writeFile(blobPath(sha(manifestBytes)), manifestBytes);
+    await writeFile(join(dir, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: sha(manifestBytes), size: manifestBytes.length, annotations: { 'org.opencontainers.image.ref.name': 'twice' } }] }));
+    const push = await runCli(['push', '--json', `oci:${dir}:twice`, `${uplink.host}/team/twice:1`], env, { timeoutMs: 120_000 });
+    assert.equal(push.code, 0, push.stderr);
+    const layers = await manifestLayers('team/twice', '1');
+    assert.deepEqual(layers, [...base.layers.map((l) => l.digest), base.layers[1]?.digest]);
   });
 
   test('what was pushed pulls and runs', async () => {

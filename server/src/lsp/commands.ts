@@ -1,8 +1,8 @@
 // Plan, pre-push, build and push as `workspace/executeCommand` commands, so any editor's client
 // stays thin: each reports work-done progress, stops on cancellation, and answers with a result
 // object (or a one-line error). Arguments: [uri] (and, for prepush, an optional stage index).
-import { readFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import type { CancellationToken, WorkDoneProgressReporter } from 'vscode-languageserver';
 import { formatReference } from '../core/reference';
 import { hostPlatform } from '../core/platform';
@@ -48,8 +48,10 @@ export async function runServerCommand(command: string, args: unknown[], context
   const platform = doc.platform ?? hostPlatform();
   const controller = new AbortController();
   context.token.onCancellationRequested(() => controller.abort());
+  // A progress the server created has its own token: its Cancel button must stop the work too.
+  (context.progress as { token?: CancellationToken }).token?.onCancellationRequested(() => controller.abort());
   const signal = controller.signal;
-  const client = context.workspace.registryClient();
+  const client = context.workspace.registryClient(uri);
   const text = await readFile(doc.path, 'utf8');
   const analysis = analyzeDockerfile(text, { buildArgs: doc.setting?.buildArgs, target: doc.setting?.target, platform });
   const base = imageBaseOf(analysis, typeof args[1] === 'number' ? args[1] : undefined);
@@ -57,21 +59,29 @@ export async function runServerCommand(command: string, args: unknown[], context
   if (command === serverCommands.prepush) {
     if (!base) throw new CommandError('pre-push: this stage has no image base');
     context.progress.begin('Layerlift: pre-pushing the base', undefined, `${formatReference(base)} → ${target.registry}/${target.repository}`, true);
-    const result = await prepushBase(client, base, target, { strategy: 'auto', platform, signal });
-    context.progress.done();
-    return result;
+    try {
+      return await prepushBase(client, base, target, { strategy: 'auto', platform, signal });
+    } finally {
+      context.progress.done();
+    }
   }
   if (command === serverCommands.build) {
     context.progress.begin('Layerlift: building', undefined, formatReference(target), true);
-    const code = await runBuilder({ context: doc.contextRoot ?? dirname(doc.path), dockerfile: doc.path, tag: formatReference(target), buildArgs: doc.setting?.buildArgs ?? {}, target: doc.setting?.target, platform: doc.setting?.platform }, { env: context.env, signal, onOutput: context.log });
-    context.progress.done();
+    let code: number;
+    try {
+      code = await runBuilder({ context: doc.contextRoot ?? dirname(doc.path), dockerfile: doc.path, tag: formatReference(target), buildArgs: doc.setting?.buildArgs ?? {}, target: doc.setting?.target, platform: doc.setting?.platform }, { env: context.env, signal, onOutput: context.log });
+    } finally {
+      context.progress.done();
+    }
     if (code !== 0) throw new CommandError(`the build failed (exit ${code}); see the output for why`);
     return { image: formatReference(target), exitCode: code };
   }
   if (command !== serverCommands.plan && command !== serverCommands.push) throw new CommandError(`unknown command ${command}`);
 
   const engine = new DockerEngineClient({ env: context.env });
-  const compressor = new LayerCompressor({ directory: cacheDirectory(context.env, 'layers') });
+  // A directory of this push's own, so concurrent pushes of one layer never share a file.
+  const scratch = await mkdtemp(join(cacheDirectory(context.env, 'layers'), 'push-'));
+  const compressor = new LayerCompressor({ directory: scratch });
   let image;
   try {
     context.progress.begin(command === serverCommands.plan ? 'Layerlift: planning the push' : 'Layerlift: pushing', 0, formatReference(target), true);
@@ -91,5 +101,6 @@ export async function runServerCommand(command: string, args: unknown[], context
   } finally {
     context.progress.done();
     await Promise.allSettled([image?.close(), compressor.close(), engine.close()]);
+    await rm(scratch, { recursive: true, force: true });
   }
 }

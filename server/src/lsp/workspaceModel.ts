@@ -53,12 +53,11 @@ export class WorkspaceModel {
   private folders: string[] = [];
   private readonly settings = new Map<string, LayerliftSettings>();
   private readonly scanners = new Map<string, ContextScanner>();
-  private state: RegistryState;
-  private client: RegistryClient;
+  private readonly state: RegistryState;
+  private readonly client: RegistryClient;
   private readonly engine: DockerEngineClient;
   private readonly engineState: EngineState;
   private readonly builtCache = new WeakMap<DockerfileAnalysis, { key: string; layers: Map<number, BuiltLayer> }>();
-  private insecureKey = '';
 
   constructor(private readonly options: WorkspaceModelOptions) {
     this.client = this.makeClient([]);
@@ -69,7 +68,8 @@ export class WorkspaceModel {
   }
 
   setFolders(folderUris: string[]): void {
-    this.folders = folderUris.map((u) => fileURLToPath(u));
+    // Virtual folders (vscode-vfs:, untitled:) have no path on disk: nothing to scan there.
+    this.folders = folderUris.filter((u) => u.startsWith('file:')).map((u) => fileURLToPath(u));
   }
 
   /** Loads a document's settings (call on open and on configuration change). */
@@ -81,14 +81,9 @@ export class WorkspaceModel {
       this.options.log?.(`settings for ${uri} unavailable: ${String(error)}`);
     }
     this.settings.set(uri, settings);
-    const insecure = settings.insecureRegistries.slice().sort().join(',');
-    if (insecure !== this.insecureKey) {
-      this.insecureKey = insecure;
-      void this.client.close();
-      this.client = this.makeClient(settings.insecureRegistries);
-      this.state.removeAllListeners();
-      this.state = this.makeState(this.client);
-    }
+    // One client for every document: plain-HTTP allowances only ever add up, so a push or a
+    // background check in flight never loses its client when another folder's settings load.
+    this.client.http.allowInsecure(settings.insecureRegistries);
   }
 
   refreshRemote(): void {
@@ -174,7 +169,7 @@ export class WorkspaceModel {
   }
 
   /** The registry client the editor uses (credentials, insecure registries from the settings). */
-  registryClient(): RegistryClient {
+  registryClient(_uri?: string): RegistryClient {
     return this.client;
   }
 

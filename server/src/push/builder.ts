@@ -1,6 +1,6 @@
 // Running the user's own builder: `docker buildx build --load` where buildx is installed (so
 // BuildKit builds as the user expects), else the classic `docker build`. Output is streamed as is.
-import { spawn, spawnSync } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 
 export interface BuildRequest {
   context: string;
@@ -15,10 +15,16 @@ export class BuilderError extends Error {
   readonly code = 'BUILDER_UNAVAILABLE';
 }
 
+/** Whether `docker buildx` is installed (asynchronously: the language server must not block). */
+function hasBuildx(env: NodeJS.ProcessEnv): Promise<boolean> {
+  return new Promise((resolve) => execFile('docker', ['buildx', 'version'], { env, timeout: 10_000 }, (error) => resolve(!error)));
+}
+
 /** Resolves with the builder's exit code; cancelling sends it SIGINT, as Ctrl-C would. */
-export function runBuilder(build: BuildRequest, options: { env?: NodeJS.ProcessEnv; signal?: AbortSignal; onOutput?: (text: string) => void }): Promise<number> {
+export async function runBuilder(build: BuildRequest, options: { env?: NodeJS.ProcessEnv; signal?: AbortSignal; onOutput?: (text: string) => void }): Promise<number> {
   const env = options.env ?? process.env;
-  const buildx = spawnSync('docker', ['buildx', 'version'], { env, stdio: 'ignore' }).status === 0;
+  const buildx = await hasBuildx(env);
+  if (options.signal?.aborted) return 130;
   const args = [...(buildx ? ['buildx', 'build', '--load'] : ['build']), '-f', build.dockerfile, '-t', build.tag];
   for (const [key, value] of Object.entries(build.buildArgs)) args.push('--build-arg', `${key}=${value}`);
   if (build.target) args.push('--target', build.target);

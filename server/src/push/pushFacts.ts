@@ -122,7 +122,9 @@ export async function probePresence(client: RegistryClient, target: RepositoryRe
     try {
       present.set(probe, (await client.headBlob(repo, digest, signal)) !== undefined);
     } catch (error) {
-      if (isRegistryError(error) && ['DENIED', 'UNAUTHORIZED', 'NAME_UNKNOWN'].includes(error.code) && repo.repository !== target.repository) present.set(probe, false);
+      // Registries answer a repository that does not exist yet (or may not be read) with 401/403/404:
+      // absent, as far as the plan goes; a real auth problem shows on the push itself.
+      if (isRegistryError(error) && ['DENIED', 'UNAUTHORIZED', 'NAME_UNKNOWN'].includes(error.code)) present.set(probe, false);
       else throw error;
     }
   });

@@ -5,6 +5,7 @@ import { createReadStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { formatReference, withDigest, type ImageReference } from '../core/reference';
+import { RegistryError } from '../registry/errors';
 import { DOCKER_IMAGE_CONFIG, DOCKER_LAYER_TAR_GZIP, DOCKER_MANIFEST_V2, OCI_IMAGE_CONFIG, OCI_IMAGE_MANIFEST, OCI_LAYER_TAR_GZIP } from '../core/mediaTypes';
 import { runLimited } from '../copy/limit';
 import { uploadBlob } from '../registry/blobUpload';
@@ -73,11 +74,23 @@ export async function pushImage(image: LocalImage, options: PushOptions, deps: P
   const targetFull = `${target.registry}/${target.repository}`;
   const signal = options.signal;
   const warnings: string[] = [];
-
-  const baseBlobs = options.base ? await readImageBlobs(client, options.base, image.platform, signal) : undefined;
-  if (options.base && !baseBlobs) warnings.push(`the base ${formatReference(options.base)} was not found in its registry; its layers are treated as unique`);
+  if (!target.tag && target.digest) {
+    throw new RegistryError({ code: 'UNSUPPORTED', operation: 'push', ...targetRepo, problem: 'the target names a digest, not a tag', hint: 'give the target a tag, e.g. registry/repo:1' });
+  }
+  // What the base and the target hold only informs the plan: if it cannot be read, push anyway.
+  const soft = async <T>(what: string, read: Promise<T>): Promise<T | undefined> => {
+    try {
+      return await read;
+    } catch (error) {
+      if (signal?.aborted) throw error;
+      warnings.push(`${what}: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`);
+      return undefined;
+    }
+  };
+  const baseBlobs = options.base ? await soft('the base could not be read', readImageBlobs(client, options.base, image.platform, signal)) : undefined;
+  if (options.base && !baseBlobs) warnings.push(`the base ${formatReference(options.base)} was not found; its layers are treated as unique`);
   const base = options.base && baseBlobs ? { ref: options.base, blobs: baseBlobs } : undefined;
-  const targetBlobs = await readImageBlobs(client, target, image.platform, signal);
+  const targetBlobs = await soft('the current target could not be read', readImageBlobs(client, target, image.platform, signal));
   const known = gatherKnown({ image, target, base, targetBlobs, index: deps.index, mirrors: options.mirrors });
   let present = await probePresence(client, targetRepo, known, image.configDigest, signal);
   const baseReference = base ? formatReference(withDigest({ ...base.ref, tag: undefined }, base.blobs.manifestDigest)) : undefined;
@@ -102,7 +115,8 @@ export async function pushImage(image: LocalImage, options: PushOptions, deps: P
   if (plan.prepush && base && baseReference) {
     options.onEvent?.({ type: 'prepush-start', strategy: plan.prepush.strategy, source: baseReference, target: targetFull });
     prepushed = { digest: base.blobs.manifestDigest };
-    const done = await prepushBase(client, base.ref, target, { strategy: plan.prepush.strategy, runner: options.runner, platform: image.platform, signal });
+    const pinned = { ...base.ref, tag: undefined, digest: base.blobs.manifestDigest };
+    const done = await prepushBase(client, pinned, target, { strategy: plan.prepush.strategy, runner: options.runner, platform: image.platform, signal });
     options.onEvent?.({ type: 'prepush-done', seconds: done.seconds });
     present = await probePresence(client, targetRepo, known, image.configDigest, signal);
     plan = planPush({ ...planInput, present, strategy: 'mount' });
@@ -175,42 +189,99 @@ async function sendBlobs(image: LocalImage, plan: PushPlan, options: PushOptions
   if (uploads.length === 0) return results;
 
   // Layers the source holds compressed (an OCI layout) go byte for byte; the rest are compressed here.
-  const byDiffId = new Map(uploads.map((u) => [u.diffId, u.index]));
+  // A diff_id may stand several times in an image (the classic builder's empty layer): every
+  // position gets the one blob.
+  const positions = new Map<string, number[]>();
+  for (const u of uploads) positions.set(u.diffId, [...(positions.get(u.diffId) ?? []), u.index]);
+  // The first failed upload stops the rest (no compressing for nothing), and is the error thrown.
+  const failed = new AbortController();
+  const signal = options.signal ? AbortSignal.any([options.signal, failed.signal]) : failed.signal;
+  let firstError: Error | undefined;
   const sending: Promise<void>[] = [];
-  const send = async (index: number, blob: { digest: string; size: number; mediaType: string }, open: (offset: number) => Promise<Readable>) => {
-    options.onEvent?.({ type: 'blob-start', digest: blob.digest, size: blob.size, action: 'upload' });
-    const exists = await client.headBlob(targetRepo, blob.digest, options.signal);
-    const result = exists !== undefined ? { bytesSent: 0 } : await uploadBlob(client, targetRepo, { ...blob, description: image.description, open }, { chunkSize: options.chunkSize, signal: options.signal, onProgress: (committed) => options.onEvent?.({ type: 'blob-progress', digest: blob.digest, committed, size: blob.size }) });
-    results[index] = { digest: blob.digest, size: blob.size, mediaType: blob.mediaType, action: 'upload', bytesSent: result.bytesSent };
-    options.onEvent?.({ type: 'blob-done', digest: blob.digest, size: blob.size, action: 'upload', bytesSent: result.bytesSent });
+  const lanes = new Semaphore(options.concurrency ?? 4);
+  const send = async (diffId: string, blob: { digest: string; size: number; mediaType: string }, open: (offset: number) => Promise<Readable>) => {
+    await lanes.acquire();
+    try {
+      options.onEvent?.({ type: 'blob-start', digest: blob.digest, size: blob.size, action: 'upload' });
+      const exists = await client.headBlob(targetRepo, blob.digest, signal);
+      const result = exists !== undefined ? { bytesSent: 0 } : await uploadBlob(client, targetRepo, { ...blob, description: image.description, open }, { chunkSize: options.chunkSize, signal, onProgress: (committed) => options.onEvent?.({ type: 'blob-progress', digest: blob.digest, committed, size: blob.size }) });
+      (positions.get(diffId) ?? []).forEach((index, i) => {
+        results[index] = { digest: blob.digest, size: blob.size, mediaType: blob.mediaType, action: 'upload', bytesSent: i === 0 ? result.bytesSent : 0 };
+      });
+      options.onEvent?.({ type: 'blob-done', digest: blob.digest, size: blob.size, action: 'upload', bytesSent: result.bytesSent });
+    } finally {
+      lanes.release();
+    }
+  };
+  const track = (promise: Promise<void>) => {
+    sending.push(
+      promise.catch((error: unknown) => {
+        firstError ??= error instanceof Error ? error : new Error(String(error));
+        failed.abort();
+      }),
+    );
   };
   const toCompress = new Set<string>();
-  for (const { index, diffId } of uploads) {
-    const compressed = image.layers[index]?.compressed;
-    if (compressed) sending.push(send(index, compressed, (offset) => compressed.open(offset)));
+  for (const diffId of positions.keys()) {
+    const compressed = image.layers[positions.get(diffId)?.[0] ?? -1]?.compressed;
+    if (compressed) track(send(diffId, compressed, (offset) => compressed.open(offset)));
     else toCompress.add(diffId);
   }
+  // Compressed files live in a directory of this push's own: another push of the same layer
+  // (CI pushing to two registries at once) never deletes a file this one still reads.
   const files: CompressedLayer[] = [];
   try {
-    await image.readLayers(toCompress, async (diffId, tar) => {
-      const layer = await compressor.compress(diffId, tar, options.signal);
-      files.push(layer);
-      const index = byDiffId.get(diffId) as number;
-      // Upload while the next layer compresses.
-      sending.push(send(index, layer, (offset) => Promise.resolve(createReadStream(layer.path, { start: offset }))));
-    }, options.signal);
+    if (toCompress.size > 0) {
+      await image
+        .readLayers(
+          toCompress,
+          async (diffId, tar) => {
+            const layer = await compressor.compress(diffId, tar, signal);
+            files.push(layer);
+            // Upload while the next layer compresses.
+            track(send(diffId, layer, (offset) => Promise.resolve(createReadStream(layer.path, { start: offset }))));
+          },
+          signal,
+        )
+        .catch((error: unknown) => {
+          firstError ??= error instanceof Error ? error : new Error(String(error));
+        });
+    }
     await Promise.all(sending);
+    if (firstError !== undefined) throw firstError;
   } finally {
     await Promise.allSettled(sending);
     await Promise.all(files.map((f) => rm(f.path, { force: true })));
   }
+  const missing = results.findIndex((r) => r === undefined);
+  if (missing >= 0 || results.length !== image.layers.length) throw new Error(`internal error: layer ${missing} of ${image.description} has no blob to reference`);
   return results;
+}
+
+/** A counting semaphore: at most `limit` holders at once. */
+class Semaphore {
+  private active = 0;
+  private readonly waiting: (() => void)[] = [];
+  constructor(private readonly limit: number) {}
+  async acquire(): Promise<void> {
+    if (this.active < this.limit) {
+      this.active++;
+      return;
+    }
+    await new Promise<void>((resolve) => this.waiting.push(resolve));
+  }
+  release(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.active--;
+  }
 }
 
 /** The image manifest: the engine's config, each layer as the blob the target now has. */
 function buildManifest(image: LocalImage, blobs: SentBlob[]): { bytes: Buffer; mediaType: string } {
   // A Docker-built config goes in a Docker v2 manifest (what docker push writes); an OCI layout's in an OCI one.
-  const oci = image.layers.some((l) => l.compressed?.mediaType.startsWith('application/vnd.oci.'));
+  // zstd has no Docker v2 media type: such an image goes in an OCI manifest too.
+  const oci = image.layers.some((l) => l.compressed?.mediaType.startsWith('application/vnd.oci.')) || blobs.some((b) => b.mediaType.endsWith('+zstd'));
   const layerType = (mediaType: string) => {
     if (oci) return mediaType === DOCKER_LAYER_TAR_GZIP || !mediaType ? OCI_LAYER_TAR_GZIP : mediaType;
     return mediaType === OCI_LAYER_TAR_GZIP || !mediaType ? DOCKER_LAYER_TAR_GZIP : mediaType;

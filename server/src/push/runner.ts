@@ -19,10 +19,12 @@ export async function runPrepushRunner(
   signal?: AbortSignal,
   onOutput?: (text: string) => void,
 ): Promise<void> {
-  if (!template.trim()) throw new RunnerError('pre-push runner: no command configured — set --runner or layerlift.prepush.runner, e.g. "ssh build-host layerlift copy {source} {target}"');
+  if (!template.trim()) throw new RunnerError('pre-push runner: no command configured — set --runner, e.g. "ssh build-host layerlift copy {source} {target}"');
   if (!template.includes('{source}') || !template.includes('{target}')) {
-    throw new RunnerError(`pre-push runner: the command must use {source} and {target}, got "${template}"`);
+    // The template is not echoed: it may carry credentials (--dest-creds user:pass).
+    throw new RunnerError('pre-push runner: the command must use both {source} and {target}');
   }
+  if (signal?.aborted) throw Object.assign(new Error('cancelled'), { name: 'AbortError' });
   const command = renderRunner(template, values);
   // detached: the runner gets its own process group, so cancelling stops everything it started.
   const child = spawn('/bin/sh', ['-c', command], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
@@ -52,7 +54,7 @@ export async function runPrepushRunner(
     if (signal?.aborted) throw Object.assign(new Error('cancelled'), { name: 'AbortError' });
     if (code !== 0) {
       const last = tail.trim().split('\n').at(-1) ?? '';
-      throw new RunnerError(`pre-push runner exited with ${code ?? 'a signal'}${last ? `: ${last.slice(0, 200)}` : ''} — check the command in --runner / layerlift.prepush.runner`);
+      throw new RunnerError(`pre-push runner exited with ${code ?? 'a signal'}${last ? `: ${last.slice(0, 200)}` : ''} — check the --runner command`);
     }
   } finally {
     signal?.removeEventListener('abort', kill);

@@ -77,6 +77,11 @@ export class RegistryHttp {
     this.authenticator = authenticator;
   }
 
+  /** Allows plain HTTP for more registries (settings can add them while the client is in use). */
+  allowInsecure(registries: readonly string[]): void {
+    for (const registry of registries) this.insecure.add(registry);
+  }
+
   isInsecureAllowed(registry: string): boolean {
     return isLoopbackRegistry(registry) || this.insecure.has(registry);
   }

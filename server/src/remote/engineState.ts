@@ -20,6 +20,8 @@ interface Entry {
 
 export class EngineState extends EventEmitter {
   private readonly images = new Map<string, Entry>();
+  /** Bumped by invalidate(): a fetch that started before leaves its entry due for another. */
+  private generation = 0;
 
   constructor(
     private readonly engine: DockerEngineClient,
@@ -45,10 +47,12 @@ export class EngineState extends EventEmitter {
 
   invalidate(): void {
     for (const entry of this.images.values()) entry.checkedAt = -Infinity;
+    this.generation++;
   }
 
   private fetch(reference: string, entry: Entry): void {
     entry.inFlight = true;
+    const generation = this.generation;
     void (async () => {
       try {
         const image = await this.engine.imageInspect(reference);
@@ -61,7 +65,7 @@ export class EngineState extends EventEmitter {
         entry.error = { code: (error as { code?: string }).code ?? 'ERROR', message: error instanceof Error ? error.message : String(error) };
         if (!hadError) this.emit('changed');
       } finally {
-        entry.checkedAt = (this.options.now ?? Date.now)();
+        entry.checkedAt = generation === this.generation ? (this.options.now ?? Date.now)() : -Infinity;
         entry.inFlight = false;
       }
     })();

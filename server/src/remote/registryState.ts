@@ -63,6 +63,8 @@ export class RegistryState extends EventEmitter {
   private readonly now: () => number;
   /** Repositories (`registry/repository`) seen holding each blob: later mount candidates. */
   private readonly holders = new Map<string, Set<string>>();
+  /** Bumped by invalidate(): a fetch that started before keeps its entry due for another. */
+  private generation = 0;
   /** Registries whose last request failed on the network: the UI says "offline". */
   readonly unreachable = new Set<string>();
 
@@ -122,6 +124,7 @@ export class RegistryState extends EventEmitter {
     for (const map of [this.bases, this.blobs, this.pushed] as Map<string, Entry<unknown>>[]) {
       for (const entry of map.values()) entry.expired = true;
     }
+    this.generation++;
     this.emitChanged();
   }
 
@@ -148,6 +151,7 @@ export class RegistryState extends EventEmitter {
 
   private schedule<T>(entry: Entry<T>, registry: string, fetch: () => Promise<T>): void {
     entry.inFlight = true;
+    const generation = this.generation;
     this.queue.push(async () => {
       try {
         entry.value = await fetch();
@@ -161,7 +165,8 @@ export class RegistryState extends EventEmitter {
         entry.error = { code, message: error instanceof Error ? error.message : String(error) };
         entry.failedAt = this.now();
       } finally {
-        entry.expired = false;
+        // An answer from before an invalidate() (say, a push finished meanwhile) is not fresh.
+        if (generation === this.generation) entry.expired = false;
         entry.inFlight = false;
       }
     });

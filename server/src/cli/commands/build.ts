@@ -11,6 +11,7 @@ import { prepushBase, type PrepushResult } from '../../push/prepush';
 import { runBuilder } from '../../push/builder';
 import { makeClient, parseBuildArgs, parseCommandArgs, registryFlags, registryFlagsHelp } from '../options';
 import { UsageError } from '../usageError';
+import { redact } from '../../registry/credentials';
 import type { CommandIO } from '../io';
 import { runPush } from './push';
 
@@ -72,20 +73,28 @@ export async function runBuild(args: string[], io: CommandIO): Promise<number> {
     io.stderr(`layerlift: pre-pushing ${base.registry}/${base.repository} next to ${tag.registry}/${tag.repository} while the build runs`);
     prepush = prepushBase(client, base, tag, { strategy: strategy as 'auto', runner: values.runner, platform, signal: controller.signal }).catch((error: unknown) => {
       // The push re-plans anyway: a failed pre-push only means more to upload.
-      io.stderr(`layerlift: warning: pre-push failed: ${error instanceof Error ? error.message : String(error)}`);
+      if (!controller.signal.aborted) io.stderr(redact(`layerlift: warning: pre-push failed: ${error instanceof Error ? error.message : String(error)}`));
       return undefined;
     });
   }
+  let finished = false;
   try {
     const code = await runBuilder({ context, dockerfile, tag: values.tag, buildArgs, target: values.target, platform: values.platform }, { env: io.env, signal: controller.signal, onOutput: (text) => io.stderrRaw(text) });
     if (code !== 0) {
       controller.abort();
+      await prepush;
       io.stderr(`layerlift: the build failed (exit ${code}); nothing was pushed`);
       return code;
     }
     const done = await prepush;
+    finished = true;
     if (done) io.stderr(`layerlift: base pre-pushed (${done.strategy}) in ${done.seconds.toFixed(1)} s`);
   } finally {
+    // A failed or cancelled build stops the pre-push and waits for it, runner included.
+    if (!finished) {
+      controller.abort();
+      await prepush;
+    }
     await client.close();
   }
   if (!values.push) return 0;

@@ -16,6 +16,9 @@ import { DockerEngineClient } from '../../engine/engineClient';
 import { makeClient, parseCommandArgs, registryFlags, registryFlagsHelp } from '../options';
 import { ProgressLine } from '../progress';
 import { UsageError } from '../usageError';
+import { redact } from '../../registry/credentials';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { CommandIO } from '../io';
 
 const strategies: PrepushStrategy[] = ['auto', 'mount', 'runner', 'local', 'off'];
@@ -85,7 +88,7 @@ async function run(command: 'push' | 'plan', args: string[], io: CommandIO): Pro
   if (!strategies.includes(strategy)) throw new UsageError(`--prepush must be one of ${strategies.join(', ')}, got "${values.prepush}"`, command);
   const concurrency = values.concurrency === undefined ? 4 : Number(values.concurrency);
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new UsageError(`--concurrency must be a whole number above 0, got "${values.concurrency}"`, command);
-  const targetText = positionals[1] ?? (/^(oci|docker-archive):/.test(imageSpec) ? undefined : imageSpec);
+  const targetText = positionals[1] ?? (/^(oci|docker-archive):/.test(imageSpec) ? undefined : imageSpec.replace(/^docker-daemon:/, ''));
   if (!targetText) throw new UsageError(`${command}: name a TARGET for ${imageSpec}`, command);
   const target = parseReference(targetText);
   const base = values.base ? parseReference(values.base) : values.dockerfile ? await baseFromDockerfile(values.dockerfile) : undefined;
@@ -101,14 +104,17 @@ async function run(command: 'push' | 'plan', args: string[], io: CommandIO): Pro
   const engine = fromEngine ? new DockerEngineClient({ env: io.env }) : undefined;
   let image: Awaited<ReturnType<typeof openLocalImage>> | undefined;
   let compressor: LayerCompressor | undefined;
+  let scratch: string | undefined;
   const progress = io.stderrIsTTY && !values.json ? new ProgressLine(io, 'layers') : undefined;
   try {
-    compressor = new LayerCompressor({ directory: cacheDirectory(io.env, 'layers'), level, compression });
+    // A directory of this push's own: a concurrent push of the same layer never removes our file.
+    scratch = await mkdtemp(join(cacheDirectory(io.env, 'layers'), 'push-'));
+    compressor = new LayerCompressor({ directory: scratch, level, compression });
     image = await openLocalImage(imageSpec, { env: io.env, engine });
     const index = LayerIndex.open({ env: io.env });
     const result = await pushImage(image, { target, base: base ?? (engine ? await findEngineBase(engine, image.layers.map((l) => l.diffId), image.configDigest, io.signal) : undefined), strategy, runner: values.runner, concurrency, planOnly: command === 'plan', cleanupPrepush: values['cleanup-prepush'], signal: io.signal, onEvent: (e) => progress?.update(toProgress(e)) }, { client, compressor, index });
     progress?.clear();
-    for (const warning of result.warnings) io.stderr(`layerlift: warning: ${warning}`);
+    for (const warning of result.warnings) io.stderr(redact(`layerlift: warning: ${warning}`));
     if (command === 'plan') io.stdout(values.json ? JSON.stringify(planJson(target, result.plan), null, 2) : renderPlan(target, result.plan));
     else if (values.json) io.stdout(JSON.stringify(summaryJson(result), null, 2));
     else io.stderr(summaryLine(result));
@@ -116,6 +122,7 @@ async function run(command: 'push' | 'plan', args: string[], io: CommandIO): Pro
   } finally {
     progress?.clear();
     await Promise.allSettled([image?.close(), compressor?.close(), client.close(), engine?.close()]);
+    if (scratch) await rm(scratch, { recursive: true, force: true });
   }
 }
 
