@@ -51,7 +51,7 @@ export async function runServerCommand(command: string, args: unknown[], context
   // A progress the server created has its own token: its Cancel button must stop the work too.
   (context.progress as { token?: CancellationToken }).token?.onCancellationRequested(() => controller.abort());
   const signal = controller.signal;
-  const client = context.workspace.registryClient(uri);
+  const client = context.workspace.registryClient();
   const text = await readFile(doc.path, 'utf8');
   const analysis = analyzeDockerfile(text, { buildArgs: doc.setting?.buildArgs, target: doc.setting?.target, platform });
   const base = imageBaseOf(analysis, typeof args[1] === 'number' ? args[1] : undefined);

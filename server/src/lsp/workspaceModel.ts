@@ -169,7 +169,7 @@ export class WorkspaceModel {
   }
 
   /** The registry client the editor uses (credentials, insecure registries from the settings). */
-  registryClient(_uri?: string): RegistryClient {
+  registryClient(): RegistryClient {
     return this.client;
   }
 

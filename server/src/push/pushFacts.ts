@@ -4,7 +4,7 @@
 //   - the target's current manifest + config (a re-push of a mostly unchanged image);
 //   - the local index of earlier pushes and copies;
 //   - blobs the source itself holds compressed (an OCI layout).
-import { formatReference, type ImageReference } from '../core/reference';
+import type { ImageReference } from '../core/reference';
 import { selectManifest } from '../core/platform';
 import type { Descriptor, Platform } from '../core/mediaTypes';
 import { mirrorCandidates } from '../analysis/settings';
@@ -129,8 +129,4 @@ export async function probePresence(client: RegistryClient, target: RepositoryRe
     }
   });
   return present;
-}
-
-export function describeRef(ref: ImageReference): string {
-  return formatReference(ref);
 }

@@ -14,7 +14,7 @@ import type { LocalImage } from './imageSource';
 import type { LayerCompressor, CompressedLayer } from './compressLayer';
 import type { LayerIndex } from './layerIndex';
 import { gatherKnown, probePresence, readImageBlobs } from './pushFacts';
-import { planPush, type BlobAction, type PrepushStrategy, type PushPlan } from './plan';
+import { planPush, type PrepushStrategy, type PushPlan } from './plan';
 import { prepushBase } from './prepush';
 
 export type PushEvent =
@@ -294,5 +294,3 @@ function buildManifest(image: LocalImage, blobs: SentBlob[]): { bytes: Buffer; m
   };
   return { bytes: Buffer.from(JSON.stringify(manifest, null, 3)), mediaType: manifest.mediaType };
 }
-
-export type { BlobAction };

@@ -51,7 +51,7 @@ export async function runPrepush(args: string[], io: CommandIO): Promise<number>
   }
 }
 
-export async function resolveBase(text: string): Promise<ImageReference> {
+async function resolveBase(text: string): Promise<ImageReference> {
   if (existsSync(text)) {
     const analysis = analyzeDockerfile(await readFile(text, 'utf8'));
     const base = imageBaseOf(analysis);
