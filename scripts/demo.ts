@@ -5,6 +5,7 @@
 // mounted, not sent. The registries stay up (Ctrl-C stops them) so you can try the CLI.
 import { spawn } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
+import { docker, startDockerEngine, type DockerEngine } from '../test/bed/dockerEngine';
 import { join } from 'node:path';
 import { startRegistry } from '../test/bed/registry';
 import { seedImage, writeFixtureImage } from '../test/bed/fixtures';
@@ -44,6 +45,33 @@ async function main(): Promise<void> {
   console.log('\nAnd a second copy sends nothing at all:');
   await layerlift(['copy', `${upstream.host}/library/base:1.0`, `${team.host}/mirror/base:1.0`], env);
 
+  // The editor's view, from the CLI: a sample app on that base, analysed against the target.
+  const project = join(work.path, 'project');
+  await mkdir(project);
+  await writeFile(join(project, 'app.js'), `console.log('hello from layerlift');\n`.repeat(2000));
+  await writeFile(join(project, '.dockerignore'), 'node_modules\n*.log\n');
+  await writeFile(join(project, 'Dockerfile'), `ARG REGISTRY=${upstream.host}\nFROM \${REGISTRY}/library/base:1.0\nWORKDIR /app\nCOPY app.js .\nRUN echo built > /built\n`);
+  console.log('\nWhat the language server shows on that Dockerfile, as a table:');
+  await layerlift(['analyze', '--image', `${team.host}/team/app:1`, join(project, 'Dockerfile')], env);
+
+  // With a Docker engine (root on Linux), build the app and push it layer-aware.
+  let engine: DockerEngine | undefined;
+  if (process.getuid?.() === 0) {
+    try {
+      engine = await startDockerEngine();
+    } catch (error) {
+      console.log(`\n(no Docker engine for the push part: ${error instanceof Error ? error.message.split('\n')[0] : String(error)})`);
+    }
+  }
+  if (engine) {
+    console.log('\nBuilding the app with a private Docker engine, then pushing it layer-aware to a fresh repository:');
+    const engineEnv = { ...env, DOCKER_HOST: engine.host };
+    await docker(engine, ['pull', `${upstream.host}/library/base:1.0`]);
+    await layerlift(['build', '-t', `${team.host}/team/app:1`, '-f', join(project, 'Dockerfile'), project], engineEnv);
+    await layerlift(['plan', `${team.host}/team/app:1`], engineEnv);
+    await layerlift(['push', `${team.host}/team/app:1`], engineEnv);
+  }
+
   console.log(`
 Registries are running. Try the CLI yourself (credentials for the team registry are in DOCKER_CONFIG):
   export DOCKER_CONFIG=${dockerConfig}
@@ -52,6 +80,7 @@ Registries are running. Try the CLI yourself (credentials for the team registry 
 Press Ctrl-C to stop them.`);
 
   const stop = async () => {
+    await engine?.stop();
     await upstream.stop();
     await team.stop();
     await work.remove();

@@ -123,7 +123,7 @@ export function renderAnalysis(analysis: DockerfileAnalysis, view: DocumentView)
   }
   if (view.target) {
     const t = view.totals;
-    out.push('', `A push to ${view.target.text} would upload ${formatBytes(t.uploadBytes)} of ${formatBytes(t.totalBytes)}${t.unknownLayers ? ` (+ ${t.unknownLayers} layers measured after a build)` : ''}.`);
+    out.push('', `A push to ${view.target.text} would upload ${formatBytes(t.uploadBytes)} of ${formatBytes(t.totalBytes)}${t.unknownLayers ? ` (+ ${t.unknownLayers} layer${t.unknownLayers === 1 ? '' : 's'} measured after a build)` : ''}.`);
   }
   for (const error of analysis.errors) out.push(`error: line ${error.line + 1}: ${error.message}`);
   return out.join('\n');
