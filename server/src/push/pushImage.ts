@@ -122,12 +122,16 @@ export async function pushImage(image: LocalImage, options: PushOptions, deps: P
     plan = planPush({ ...planInput, present, strategy: 'mount' });
   }
 
+  // The config is small: it goes in its own lane beside the layers, not behind them.
+  const config = image.config;
+  const configSent =
+    plan.config.action === 'upload'
+      ? uploadBlob(client, targetRepo, { digest: image.configDigest, size: config.length, description: image.description, open: (offset) => Promise.resolve(Readable.from([config.subarray(offset)])) }, { signal })
+      : Promise.resolve(undefined);
+  configSent.catch(() => undefined); // awaited below; this only keeps an early failure from going unhandled
   const blobs = await sendBlobs(image, plan, options, deps, warnings);
-  // The config, then the manifest last: the tag moves only when every blob is in.
-  if (plan.config.action === 'upload') {
-    const config = image.config;
-    await uploadBlob(client, targetRepo, { digest: image.configDigest, size: config.length, description: image.description, open: (offset) => Promise.resolve(Readable.from([config.subarray(offset)])) }, { signal });
-  }
+  await configSent;
+  // The manifest last: the tag moves only when every blob is in.
   const manifest = buildManifest(image, blobs);
   const reference = target.tag ?? 'latest';
   const digest = await client.putManifest(targetRepo, reference, manifest.bytes, manifest.mediaType, signal);
@@ -222,11 +226,15 @@ async function sendBlobs(image: LocalImage, plan: PushPlan, options: PushOptions
     );
   };
   const toCompress = new Set<string>();
+  // Blobs the source holds compressed start largest first, so the long uploads begin early and
+  // small ones fill the lanes; layers compressed here go in the order the source streams them.
+  const ready: { diffId: string; blob: NonNullable<LocalImage['layers'][number]['compressed']> }[] = [];
   for (const diffId of positions.keys()) {
     const compressed = image.layers[positions.get(diffId)?.[0] ?? -1]?.compressed;
-    if (compressed) track(send(diffId, compressed, (offset) => compressed.open(offset)));
+    if (compressed) ready.push({ diffId, blob: compressed });
     else toCompress.add(diffId);
   }
+  for (const { diffId, blob } of ready.sort((a, b) => b.blob.size - a.blob.size)) track(send(diffId, blob, (offset) => blob.open(offset)));
   // Compressed files live in a directory of this push's own: another push of the same layer
   // (CI pushing to two registries at once) never deletes a file this one still reads.
   const files: CompressedLayer[] = [];
