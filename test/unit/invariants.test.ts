@@ -29,3 +29,11 @@ test('the VS Code client does not import the server, undici or the file system',
   const offending = importsOf('client/src').filter((i) => forbidden.test(i.from));
   assert.deepEqual(offending, []);
 });
+
+test('the .vsix allowlist ships every bundle esbuild makes', () => {
+  const build = readFileSync(join(root, 'scripts', 'build.mjs'), 'utf8');
+  const bundles = [...build.matchAll(/entryPoints: \{ (\w+):/g)].map((m) => m[1]);
+  assert.ok(bundles.length >= 4, `bundles found: ${bundles.join(', ')}`);
+  const allow = readFileSync(join(root, '.vscodeignore'), 'utf8');
+  for (const name of bundles) assert.ok(allow.includes(`!dist/${name}.js`), `.vscodeignore must allow dist/${name}.js`);
+});
