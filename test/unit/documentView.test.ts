@@ -530,3 +530,38 @@ void describe('buildDocumentView: target and offline', () => {
     assert.equal(describeTarget({ ...target, digest: digest(9) }), 'registry.example.com/team/app');
   });
 });
+
+void describe('buildDocumentView: after a build', () => {
+  class BuiltFacts extends FakeFacts {
+    readonly builtLayers = new Map<number, { bytes: number; diffId?: string; inTarget?: boolean; compressedBytes?: number }>();
+    built(i: Instruction) {
+      return this.builtLayers.get(i.index);
+    }
+  }
+
+  test('built layers take the engine size; ones the target has count in the total, not in the upload', () => {
+    const a = analysis([imageStage(0, 0, 'python:3.12-slim', python)], [instruction(0, 0, 'FROM', 0), instruction(1, 0, 'COPY', 1), instruction(2, 0, 'RUN', 2)]);
+    const facts = new BuiltFacts();
+    facts.setBase(python, { state: 'known', value: { digest: digest(9), layers: [] }, checkedAt: 0, stale: false });
+    facts.estimates.set(1, { bytes: 1000, compressedBytes: 250, basis: 'context' });
+    facts.builtLayers.set(1, { bytes: 2000, diffId: digest(1), inTarget: true, compressedBytes: 700 });
+    facts.builtLayers.set(2, { bytes: 3000, diffId: digest(2), inTarget: false });
+    const view = buildDocumentView(a, facts, { target });
+    const [copy, run] = view.layers;
+    assert.deepEqual(copy?.estimate, { bytes: 2000, compressedBytes: 700, basis: 'built' });
+    assert.equal(copy?.inTarget, true);
+    // RUN had no context estimate: its uncompressed size stands in as the upper bound.
+    assert.deepEqual(run?.estimate, { bytes: 3000, compressedBytes: 3000, basis: 'built' });
+    assert.equal(run?.inTarget, false);
+    assert.deepEqual(view.totals, { uploadBytes: 3000, totalBytes: 3700, unknownLayers: 0 });
+  });
+
+  test('a built layer the target lacks is scaled by the context estimate\'s compression ratio', () => {
+    const a = analysis([imageStage(0, 0, 'python:3.12-slim', python)], [instruction(0, 0, 'FROM', 0), instruction(1, 0, 'COPY', 1)]);
+    const facts = new BuiltFacts();
+    facts.estimates.set(1, { bytes: 1000, compressedBytes: 250, basis: 'context' });
+    facts.builtLayers.set(1, { bytes: 4000, diffId: digest(1), inTarget: false });
+    const view = buildDocumentView(a, facts, { target });
+    assert.deepEqual(view.layers[0]?.estimate, { bytes: 4000, compressedBytes: 1000, basis: 'built' });
+  });
+});
