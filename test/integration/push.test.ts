@@ -258,6 +258,25 @@ describe('layerlift push', () => {
     assert.deepEqual(layers, [...base.layers.map((l) => l.digest), base.layers[1]?.digest]);
   });
 
+  test('--prepush local --cleanup-prepush: the base goes through here, then its pre-push tag is removed', async () => {
+    const target = `${uplink.host}/clean/app:1`;
+    await buildApp(target);
+    const push = await runCli(['push', '--json', '--prepush', 'local', '--cleanup-prepush', target], env, { timeoutMs: 300_000 });
+    assert.equal(push.code, 0, push.stderr);
+    const client = new RegistryClient({ credentials: staticCredentials({ [team.host]: { username: 'alice', password } }) });
+    try {
+      const repo = { registry: team.host, repository: 'clean/app' };
+      const res = await client.http.request({ registry: team.host, repository: 'clean/app', operation: 'list tags', method: 'GET', path: '/v2/clean/app/tags/list', scopes: [{ type: 'repository', name: 'clean/app', actions: ['pull'] }] });
+      const tags = (JSON.parse((await client.http.readBody(res, 65536)).toString()) as { tags: string[] | null }).tags ?? [];
+      assert.deepEqual(tags, ['1']);
+      assert.ok((await client.headManifest(repo, '1')) !== undefined);
+    } finally {
+      await client.close();
+    }
+    await docker(engine, ['rmi', '-f', target]);
+    await docker(engine, ['pull', target]);
+  });
+
   test('what was pushed pulls and runs', async () => {
     const pulled = `${uplink.host}/team/app:1`;
     await docker(engine, ['rmi', '-f', pulled]);

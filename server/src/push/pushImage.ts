@@ -14,7 +14,7 @@ import type { LocalImage } from './imageSource';
 import type { LayerCompressor, CompressedLayer } from './compressLayer';
 import type { LayerIndex } from './layerIndex';
 import { gatherKnown, probePresence, readImageBlobs } from './pushFacts';
-import { planPush, type PrepushStrategy, type PushPlan } from './plan';
+import { planPush, prepushTag, type PrepushStrategy, type PushPlan } from './plan';
 import { prepushBase } from './prepush';
 
 export type PushEvent =
@@ -143,8 +143,11 @@ export async function pushImage(image: LocalImage, options: PushOptions, deps: P
   }
   if (prepushed && options.cleanupPrepush) {
     // The app's manifest now references the base blobs; the pre-push tag has done its job.
+    // Registries delete manifests by digest (every tag on it goes): only when our tag still
+    // points there, so a concurrent push that re-tagged it is left alone.
     try {
-      await client.deleteManifest(targetRepo, prepushed.digest, signal);
+      const tagged = await client.headManifest(targetRepo, prepushTag(prepushed.digest), signal);
+      if (tagged?.digest === prepushed.digest) await client.deleteManifest(targetRepo, prepushed.digest, signal);
     } catch (error) {
       warnings.push(`could not remove the pre-push tag: ${error instanceof Error ? error.message : String(error)}`);
     }
