@@ -2,6 +2,7 @@
 // UI (commands, progress, views) is added here as thin forwards to server commands.
 import * as path from 'node:path';
 import type { ExtensionContext } from 'vscode';
+import { registerCommands } from './commands';
 import { LanguageClient, TransportKind, type LanguageClientOptions, type ServerOptions } from 'vscode-languageclient/node';
 
 let client: LanguageClient | undefined;
@@ -21,6 +22,7 @@ export async function activate(context: ExtensionContext): Promise<void> {
   };
   client = new LanguageClient('layerlift', 'Layerlift', serverOptions, clientOptions);
   await client.start();
+  registerCommands(context, client);
 }
 
 export async function deactivate(): Promise<void> {
