@@ -18,7 +18,12 @@ export async function activate(context: ExtensionContext): Promise<void> {
     debug: { module, transport: TransportKind.ipc, options: { execArgv: [...execArgv, '--nolazy', '--inspect=6011'] } },
   };
   const clientOptions: LanguageClientOptions = {
-    documentSelector: [{ language: 'dockerfile' }, { pattern: '**/{Dockerfile,Containerfile,*.Dockerfile,*.dockerfile,Dockerfile.*}' }],
+    // Files on disk (a build context is a folder), and unsaved Dockerfiles for the analysis alone.
+    documentSelector: [
+      { scheme: 'file', language: 'dockerfile' },
+      { scheme: 'untitled', language: 'dockerfile' },
+      { scheme: 'file', pattern: '**/{Dockerfile,Containerfile,*.Dockerfile,*.dockerfile,Dockerfile.*}' },
+    ],
   };
   client = new LanguageClient('layerlift', 'Layerlift', serverOptions, clientOptions);
   await client.start();
