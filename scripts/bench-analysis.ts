@@ -3,16 +3,8 @@
 // measured here, not asserted in unit tests).
 import { analyzeDockerfile } from '../server/src/analysis/analyzeDockerfile';
 import type { AnalyzeOptions } from '../server/src/analysis/types';
+import { randomText } from '../test/lsp/mutate';
 
-function randomText(length: number, seed: number, codeRange = 256): string {
-  let state = seed;
-  const chars: string[] = [];
-  for (let i = 0; i < length; i++) {
-    state = (state * 1103515245 + 12345) & 0x7fffffff;
-    chars.push(String.fromCharCode(state % codeRange));
-  }
-  return chars.join('');
-}
 
 /** Fastest of a few runs, in milliseconds, after a warm-up. */
 function fastest(text: string, runs = 5, options?: AnalyzeOptions): number {

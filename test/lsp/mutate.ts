@@ -49,3 +49,14 @@ export function mutate(corpus: string[], random: () => number): string {
   }
   return text;
 }
+
+/** Seeded pseudo-random text of `length` characters below `codeRange` (garbage inputs). */
+export function randomText(length: number, seed: number, codeRange = 256): string {
+  let state = seed;
+  const chars: string[] = [];
+  for (let i = 0; i < length; i++) {
+    state = (state * 1103515245 + 12345) & 0x7fffffff;
+    chars.push(String.fromCharCode(state % codeRange));
+  }
+  return chars.join('');
+}

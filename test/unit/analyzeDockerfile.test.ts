@@ -7,6 +7,7 @@ import { analyzeDockerfile } from '../../server/src/analysis/analyzeDockerfile';
 import type { AnalyzeOptions, DockerfileAnalysis, Instruction } from '../../server/src/analysis/types';
 import { formatReference } from '../../server/src/core/reference';
 import { formatPlatform } from '../../server/src/core/platform';
+import { randomText } from '../lsp/mutate';
 
 const AMD64 = { os: 'linux', architecture: 'amd64' };
 const ARM64 = { os: 'linux', architecture: 'arm64' };
@@ -618,15 +619,6 @@ void describe('analyzeDockerfile: defaults', () => {
 });
 
 /** Deterministic pseudo-random bytes. */
-function randomText(length: number, seed: number, codeRange = 256): string {
-  let state = seed;
-  const chars: string[] = [];
-  for (let i = 0; i < length; i++) {
-    state = (state * 1103515245 + 12345) & 0x7fffffff;
-    chars.push(String.fromCharCode(state % codeRange));
-  }
-  return chars.join('');
-}
 
 void describe('analyzeDockerfile: garbage in, a result out', () => {
   const inputs: [string, string][] = [

@@ -45,6 +45,13 @@ export function deflateRatioSync(data: Buffer): number | undefined {
   return Math.min(1, deflateRawSync(data, { level: GZIP_LEVEL }).length / data.length);
 }
 
+/** Where a large file's sample chunks start: CHUNKS of them spread evenly, the last at the end. */
+function samplePositions(size: number, maxBytes: number): { chunk: number; positions: number[] } {
+  const chunk = Math.floor(maxBytes / CHUNKS);
+  const positions = Array.from({ length: CHUNKS }, (_, i) => (i === CHUNKS - 1 ? size - chunk : Math.floor(((size - chunk) * i) / (CHUNKS - 1))));
+  return { chunk, positions };
+}
+
 /** readSample, synchronously (same chunks). */
 export function readSampleSync(absolutePath: string, size: number, maxBytes: number): { sample: Buffer; isArchive: boolean } {
   if (size <= maxBytes) {
@@ -53,10 +60,9 @@ export function readSampleSync(absolutePath: string, size: number, maxBytes: num
   }
   const fd = openSync(absolutePath, 'r');
   try {
-    const chunk = Math.floor(maxBytes / CHUNKS);
+    const { chunk, positions } = samplePositions(size, maxBytes);
     const buffers: Buffer[] = [];
-    for (let i = 0; i < CHUNKS; i++) {
-      const position = i === CHUNKS - 1 ? size - chunk : Math.floor(((size - chunk) * i) / (CHUNKS - 1));
+    for (const position of positions) {
       const buffer = Buffer.alloc(chunk);
       const bytesRead = readSync(fd, buffer, 0, chunk, position);
       buffers.push(buffer.subarray(0, bytesRead));
@@ -78,10 +84,9 @@ export async function readSample(absolutePath: string, size: number, maxBytes: n
   }
   const handle = await open(absolutePath, 'r');
   try {
-    const chunk = Math.floor(maxBytes / CHUNKS);
+    const { chunk, positions } = samplePositions(size, maxBytes);
     const buffers: Buffer[] = [];
-    for (let i = 0; i < CHUNKS; i++) {
-      const position = i === CHUNKS - 1 ? size - chunk : Math.floor(((size - chunk) * i) / (CHUNKS - 1));
+    for (const position of positions) {
       const buffer = Buffer.alloc(chunk);
       const { bytesRead } = await handle.read(buffer, 0, chunk, position);
       buffers.push(buffer.subarray(0, bytesRead));

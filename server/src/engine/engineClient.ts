@@ -498,14 +498,8 @@ export function encodeImageRef(ref: string): string {
   return parts.map((part) => encodeURIComponent(part)).join('/');
 }
 
-interface ParsedHistoryItem {
-  id?: string;
-  created: string;
-  createdBy: string;
-  comment: string;
-  tags: string[];
-  size: number;
-}
+/** A history entry as the engine sends it, before layers are assigned. */
+type ParsedHistoryItem = Omit<HistoryEntry, 'emptyLayer' | 'emptyLayerCertain' | 'diffId' | 'layerIndex'>;
 
 function parseHistoryItem(item: unknown): ParsedHistoryItem {
   const o = isObject(item) ? item : {};
