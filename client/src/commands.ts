@@ -13,26 +13,13 @@ const server = {
   refresh: 'layerlift.server.refreshRegistryState',
 } as const;
 
-interface PushAnswer {
-  target: string;
+/** What the server answers; `summary` and `text` are worded by the server, as the CLI words them. */
+interface CommandAnswer {
+  target?: string;
   digest?: string;
-  bytesUploaded?: number;
-  seconds?: number;
-  blobs?: { size: number; action: string }[];
+  summary?: string;
+  text?: string;
   warnings?: string[];
-  plan?: { layers: { action: string; size?: number; from?: string; digest?: string; diffId?: string }[]; uplinkBytes: number; totalBytes: number; unknownUploads: number };
-}
-
-function formatBytes(bytes: number): string {
-  if (bytes < 1000) return `${bytes} B`;
-  const units = ['kB', 'MB', 'GB', 'TB'];
-  let value = bytes / 1000;
-  let unit = 0;
-  while (value >= 1000 && unit < units.length - 1) {
-    value /= 1000;
-    unit++;
-  }
-  return `${value >= 100 ? value.toFixed(0) : value.toFixed(1)} ${units[unit] ?? 'TB'}`;
 }
 
 /** The Dockerfile a command is about: its argument (lens, explorer menu), else the active editor. */
@@ -43,9 +30,9 @@ function dockerfileUri(arg: unknown): string | undefined {
   return active && (active.languageId === 'dockerfile' || /Dockerfile|Containerfile/i.test(active.fileName)) ? active.uri.toString() : undefined;
 }
 
-async function run(client: LanguageClient, command: string, args: unknown[]): Promise<PushAnswer | undefined> {
+async function run(client: LanguageClient, command: string, args: unknown[]): Promise<CommandAnswer | undefined> {
   try {
-    return (await client.sendRequest(ExecuteCommandRequest.type, { command, arguments: args })) as PushAnswer | undefined;
+    return (await client.sendRequest(ExecuteCommandRequest.type, { command, arguments: args })) as CommandAnswer | undefined;
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     void vscode.window.showErrorMessage(`Layerlift: ${message.split('\n')[0]}`);
@@ -64,9 +51,7 @@ export function registerCommands(context: vscode.ExtensionContext, client: Langu
   const push = async (uri: string) => {
     const answer = await run(client, server.push, [uri]);
     if (!answer?.digest) return;
-    const total = (answer.blobs ?? []).reduce((sum, b) => sum + b.size, 0);
-    const reused = total > 0 ? ` (${((1 - (answer.bytesUploaded ?? 0) / total) * 100).toFixed(1)}% already in the registry)` : '';
-    void vscode.window.showInformationMessage(`Pushed ${answer.target} — uploaded ${formatBytes(answer.bytesUploaded ?? 0)} of ${formatBytes(total)}${reused} in ${(answer.seconds ?? 0).toFixed(1)} s`);
+    void vscode.window.showInformationMessage(answer.summary ?? `Pushed ${answer.target ?? ''}@${answer.digest}`);
     for (const warning of answer.warnings ?? []) client.outputChannel.appendLine(`warning: ${warning}`);
   };
   const build = async (uri: string) => {
@@ -76,14 +61,8 @@ export function registerCommands(context: vscode.ExtensionContext, client: Langu
   };
   const showPlan = async (uri: string) => {
     const answer = await run(client, server.plan, [uri]);
-    if (!answer?.plan) return;
-    const lines = [`Push plan for ${answer.target}`];
-    for (const layer of answer.plan.layers) {
-      const size = layer.size === undefined ? 'size after compression' : formatBytes(layer.size);
-      lines.push(`  ${(layer.digest ?? layer.diffId ?? '').slice(7, 19)}  ${size.padStart(12)}  ${layer.action}${layer.from ? ` from ${layer.from}` : ''}`);
-    }
-    lines.push(`Uplink: ${formatBytes(answer.plan.uplinkBytes)}${answer.plan.unknownUploads ? ` + ${answer.plan.unknownUploads} layer(s) to compress` : ''} of ${formatBytes(answer.plan.totalBytes)}`);
-    client.outputChannel.appendLine(lines.join('\n'));
+    if (!answer?.text) return;
+    client.outputChannel.appendLine(answer.text);
     client.outputChannel.show(true);
   };
   const prepush = async (uri: string, stage?: unknown) => {

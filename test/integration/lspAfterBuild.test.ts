@@ -85,13 +85,15 @@ describe('after a build', () => {
     assert.match(text, /would upload 0 B of /);
   });
   test('server commands: plan and push with work-done progress (after the docker push, nothing is left to send)', async () => {
-    const plan = await lsp.connection.sendRequest<{ plan: { layers: { action: string }[] } }>('workspace/executeCommand', { command: 'layerlift.server.plan', arguments: [uri] });
+    const plan = await lsp.connection.sendRequest<{ plan: { layers: { action: string }[] }; text: string }>('workspace/executeCommand', { command: 'layerlift.server.plan', arguments: [uri] });
+    assert.match(plan.text, /^Push plan for .*team\/app:latest:\n/);
     assert.deepEqual(plan.plan.layers.map((l) => l.action), ['exists', 'exists', 'exists']);
     const progress: string[] = [];
     const disposable = lsp.connection.onNotification('$/progress', (params: { token: string; value: { kind: string } }) => {
       if (params.token === 'push-1') progress.push(params.value.kind);
     });
-    const result = await lsp.connection.sendRequest<{ digest: string; bytesUploaded: number }>('workspace/executeCommand', { command: 'layerlift.server.push', arguments: [uri], workDoneToken: 'push-1' });
+    const result = await lsp.connection.sendRequest<{ digest: string; bytesUploaded: number; summary: string }>('workspace/executeCommand', { command: 'layerlift.server.push', arguments: [uri], workDoneToken: 'push-1' });
+    assert.match(result.summary, /^Pushed .*team\/app:latest@sha256:[0-9a-f]{64} — uploaded 0 B of /);
     disposable.dispose();
     assert.match(result.digest, /^sha256:[0-9a-f]{64}$/);
     assert.equal(result.bytesUploaded, 0);

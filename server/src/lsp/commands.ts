@@ -16,6 +16,7 @@ import { LayerIndex } from '../push/layerIndex';
 import { cacheDirectory } from '../push/cacheDirectory';
 import { pushImage, type PushEvent } from '../push/pushImage';
 import { prepushBase } from '../push/prepush';
+import { renderPlan, summaryLine } from '../push/report';
 import { runBuilder } from '../push/builder';
 import type { WorkspaceModel } from './workspaceModel';
 
@@ -97,7 +98,10 @@ export async function runServerCommand(command: string, args: unknown[], context
       }
     };
     const result = await pushImage(image, { target, base, mirrors: doc.settings.mirrors, planOnly: command === serverCommands.plan, signal, onEvent }, { client, compressor, index: LayerIndex.open({ env: context.env }) });
-    return command === serverCommands.plan ? { target: result.target, plan: result.plan } : { target: result.target, digest: result.digest, bytesUploaded: result.bytesUploaded, seconds: result.seconds, blobs: result.blobs, warnings: result.warnings };
+    // The words too, so every editor shows what the CLI prints.
+    return command === serverCommands.plan
+      ? { target: result.target, plan: result.plan, text: renderPlan(target, result.plan) }
+      : { target: result.target, digest: result.digest, bytesUploaded: result.bytesUploaded, seconds: result.seconds, blobs: result.blobs, warnings: result.warnings, summary: summaryLine(result) };
   } finally {
     context.progress.done();
     await Promise.allSettled([image?.close(), compressor.close(), engine.close()]);

@@ -2,7 +2,6 @@
 // local image (Docker engine, `oci:DIR[:TAG]`, `docker-archive:FILE`), or just its plan.
 import { readFile } from 'node:fs/promises';
 import { formatReference, parseReference, type ImageReference } from '../../core/reference';
-import { formatBytes, formatDuration, shortHex } from '../../core/format';
 import { analyzeDockerfile } from '../../analysis/analyzeDockerfile';
 import { imageBaseOf } from '../../analysis/baseImage';
 import { openLocalImage } from '../../push/imageSource';
@@ -10,6 +9,7 @@ import { LayerCompressor } from '../../push/compressLayer';
 import { LayerIndex } from '../../push/layerIndex';
 import { pushImage, type PushEvent, type PushResult } from '../../push/pushImage';
 import type { PrepushStrategy, PushPlan } from '../../push/plan';
+import { renderPlan, summaryLine } from '../../push/report';
 import { cacheDirectory } from '../../push/cacheDirectory';
 import { findEngineBase } from '../../push/findBase';
 import { DockerEngineClient } from '../../engine/engineClient';
@@ -151,24 +151,6 @@ function summaryJson(result: PushResult) {
   return { target: result.target, digest: result.digest, blobs: result.blobs.map((b) => ({ digest: b.digest, size: b.size, action: b.action, from: b.from ?? null })), bytesUploaded: result.bytesUploaded, seconds: result.seconds };
 }
 
-export function summaryLine(result: PushResult): string {
-  const total = result.blobs.reduce((sum, b) => sum + b.size, 0);
-  const reused = total > 0 ? ` (${((1 - result.bytesUploaded / total) * 100).toFixed(1)}% already in the registry)` : '';
-  return `Pushed ${result.target}@${result.digest ?? '?'} — uploaded ${formatBytes(result.bytesUploaded)} of ${formatBytes(total)}${reused} in ${formatDuration(result.seconds * 1000)}`;
-}
-
 function planJson(target: ImageReference, plan: PushPlan) {
   return { target: formatReference(target), layers: plan.layers, config: plan.config, prepush: plan.prepush ?? null, uplinkBytes: plan.uplinkBytes, unknownUploads: plan.unknownUploads, totalBytes: plan.totalBytes };
-}
-
-export function renderPlan(target: ImageReference, plan: PushPlan): string {
-  const lines = [`Push plan for ${formatReference(target)}:`];
-  for (const layer of plan.layers) {
-    const size = layer.size === undefined ? 'size after compression' : formatBytes(layer.size);
-    const what = layer.action === 'mount' ? `mount from ${layer.from}` : layer.action === 'prepush' ? `prepush (${layer.strategy}) from ${layer.from}` : layer.action;
-    lines.push(`  ${layer.digest ? shortHex(layer.digest) : shortHex(layer.diffId ?? '')}  ${size.padStart(10)}  ${what}`);
-  }
-  lines.push(`  config        ${formatBytes(plan.config.size ?? 0).padStart(10)}  ${plan.config.action}`);
-  lines.push(`Uplink: ${formatBytes(plan.uplinkBytes)}${plan.unknownUploads ? ` + ${plan.unknownUploads} layer(s) to compress` : ''} of ${formatBytes(plan.totalBytes)}${plan.prepush ? `; the base is pre-pushed first (${plan.prepush.strategy})` : ''}.`);
-  return lines.join('\n');
 }

@@ -1,0 +1,25 @@
+// How a push and its plan read for a person: the CLI prints these, the language server returns
+// them to the editor, so every front end words them the same way.
+import { formatReference, type ImageReference } from '../core/reference';
+import { formatBytes, formatDuration, shortHex } from '../core/format';
+import type { PushPlan } from './plan';
+import type { PushResult } from './pushImage';
+
+/** `Pushed team/app:1@sha256:… — uploaded 2.1 MB of 943 MB (99.8% already in the registry) in 3.2 s` */
+export function summaryLine(result: PushResult): string {
+  const total = result.blobs.reduce((sum, b) => sum + b.size, 0);
+  const reused = total > 0 ? ` (${((1 - result.bytesUploaded / total) * 100).toFixed(1)}% already in the registry)` : '';
+  return `Pushed ${result.target}@${result.digest ?? '?'} — uploaded ${formatBytes(result.bytesUploaded)} of ${formatBytes(total)}${reused} in ${formatDuration(result.seconds * 1000)}`;
+}
+
+export function renderPlan(target: ImageReference, plan: PushPlan): string {
+  const lines = [`Push plan for ${formatReference(target)}:`];
+  for (const layer of plan.layers) {
+    const size = layer.size === undefined ? 'size after compression' : formatBytes(layer.size);
+    const what = layer.action === 'mount' ? `mount from ${layer.from}` : layer.action === 'prepush' ? `prepush (${layer.strategy}) from ${layer.from}` : layer.action;
+    lines.push(`  ${layer.digest ? shortHex(layer.digest) : shortHex(layer.diffId ?? '')}  ${size.padStart(10)}  ${what}`);
+  }
+  lines.push(`  config        ${formatBytes(plan.config.size ?? 0).padStart(10)}  ${plan.config.action}`);
+  lines.push(`Uplink: ${formatBytes(plan.uplinkBytes)}${plan.unknownUploads ? ` + ${plan.unknownUploads} layer(s) to compress` : ''} of ${formatBytes(plan.totalBytes)}${plan.prepush ? `; the base is pre-pushed first (${plan.prepush.strategy})` : ''}.`);
+  return lines.join('\n');
+}
