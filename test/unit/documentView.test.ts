@@ -4,17 +4,14 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildDocumentView, describeTarget, mountCandidates, type BaseLayers, type Fact, type FactsSource, type LayerEstimate } from '../../server/src/analysis/documentView';
-import type { DockerfileAnalysis, Instruction, Range, Stage } from '../../server/src/analysis/types';
+import type { DockerfileAnalysis, Instruction, Stage } from '../../server/src/analysis/types';
 import type { Platform } from '../../server/src/core/mediaTypes';
 import { formatReference, type ImageReference } from '../../server/src/core/reference';
+import { analysis, digest, golang, hubMirrors, instruction, linux, python, range, scratchStage, target, teamRepo } from './analysisFixtures';
 
 // --- hand-built analyses -------------------------------------------------------------------
 
-const linux: Platform = { os: 'linux', architecture: 'amd64' };
 
-function range(line: number, start: number, endLine: number, end: number): Range {
-  return { start: { line, character: start }, end: { line: endLine, character: end } };
-}
 
 function imageStage(index: number, line: number, imageText: string, ref: ImageReference, name?: string): Stage {
   const stage: Stage = {
@@ -44,39 +41,12 @@ function stageStage(index: number, line: number, imageText: string, from: number
   return stage;
 }
 
-function scratchStage(index: number, line: number): Stage {
-  return { index, line, range: range(line, 0, line, 12), imageRange: range(line, 5, line, 12), imageText: 'scratch', base: { kind: 'scratch' }, platform: linux };
-}
 
-function instruction(index: number, stage: number, keyword: string, line: number, endLine = line): Instruction {
-  return {
-    index,
-    stage,
-    keyword,
-    line,
-    endLine,
-    range: range(line, 0, endLine, 20),
-    flags: {},
-    args: [],
-    createsLayer: keyword === 'RUN' || keyword === 'COPY' || keyword === 'ADD',
-  };
-}
 
-function analysis(stages: Stage[], instructions: Instruction[], targetStage = stages.length - 1): DockerfileAnalysis {
-  return { stages, instructions, targetStage, neededStages: stages.map((s) => s.index), errors: [], escape: '\\' };
-}
 
 // --- references and digests ----------------------------------------------------------------
 
-const python: ImageReference = { registry: 'docker.io', repository: 'library/python', tag: '3.12-slim' };
-const golang: ImageReference = { registry: 'docker.io', repository: 'library/golang', tag: '1.22' };
-const target: ImageReference = { registry: 'registry.example.com', repository: 'team/app', tag: '1' };
-const teamRepo = { registry: 'registry.example.com', repository: 'team/app' };
-const hubMirrors = { 'docker.io/library/*': 'registry.example.com/hub/library/*' };
 
-function digest(n: number): string {
-  return `sha256:${n.toString(16).padStart(2, '0').repeat(32)}`;
-}
 
 // --- the fake FactsSource ------------------------------------------------------------------
 

@@ -5,21 +5,17 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DiagnosticSeverity, InlayHintKind, type Hover, type MarkupContent } from 'vscode-languageserver';
 import { buildDocumentView, type BaseLayers, type DocumentView, type Fact, type FactsSource, type LayerEstimate, type ViewOptions } from '../../server/src/analysis/documentView';
-import type { DockerfileAnalysis, Instruction, Range, Stage } from '../../server/src/analysis/types';
-import type { Platform } from '../../server/src/core/mediaTypes';
+import type { DockerfileAnalysis, Instruction, Stage } from '../../server/src/analysis/types';
 import { formatReference, type ImageReference } from '../../server/src/core/reference';
 import { codeLenses, lensCommands, stageSummary } from '../../server/src/lsp/codeLens';
 import { inlayHints } from '../../server/src/lsp/inlayHints';
 import { hover } from '../../server/src/lsp/hover';
 import { diagnostics } from '../../server/src/lsp/diagnostics';
+import { analysis, digest, golang, hubMirrors, instruction, linux, python, range, scratchStage, target, teamRepo } from './analysisFixtures';
 
 // --- hand-built analyses -------------------------------------------------------------------
 
-const linux: Platform = { os: 'linux', architecture: 'amd64' };
 
-function range(line: number, start: number, endLine: number, end: number): Range {
-  return { start: { line, character: start }, end: { line: endLine, character: end } };
-}
 
 function imageStage(index: number, line: number, imageText: string, ref: ImageReference, endLine = line): Stage {
   return {
@@ -37,46 +33,19 @@ function stageStage(index: number, line: number, imageText: string, from: number
   return { index, line, range: range(line, 0, line, 30), imageRange: range(line, 5, line, 5 + imageText.length), imageText, base: { kind: 'stage', index: from }, platform: linux };
 }
 
-function scratchStage(index: number, line: number): Stage {
-  return { index, line, range: range(line, 0, line, 12), imageRange: range(line, 5, line, 12), imageText: 'scratch', base: { kind: 'scratch' }, platform: linux };
-}
 
 function unresolvedStage(index: number, line: number): Stage {
   return { index, line, range: range(line, 0, line, 19), imageRange: range(line, 5, line, 19), imageText: '${BASE}:latest', platform: linux, error: 'BASE is not set' };
 }
 
-function instruction(index: number, stage: number, keyword: string, line: number, endLine = line): Instruction {
-  return {
-    index,
-    stage,
-    keyword,
-    line,
-    endLine,
-    range: range(line, 0, endLine, 20),
-    flags: {},
-    args: [],
-    createsLayer: keyword === 'RUN' || keyword === 'COPY' || keyword === 'ADD',
-  };
-}
 
-function analysis(stages: Stage[], instructions: Instruction[], targetStage = stages.length - 1): DockerfileAnalysis {
-  return { stages, instructions, targetStage, neededStages: stages.map((s) => s.index), errors: [], escape: '\\' };
-}
 
 // --- references, digests and the fake FactsSource -----------------------------------------
 
-const python: ImageReference = { registry: 'docker.io', repository: 'library/python', tag: '3.12-slim' };
-const golang: ImageReference = { registry: 'docker.io', repository: 'library/golang', tag: '1.22' };
-const target: ImageReference = { registry: 'registry.example.com', repository: 'team/app', tag: '1' };
-const teamRepo = { registry: 'registry.example.com', repository: 'team/app' };
 const libraryPython = { registry: 'registry.example.com', repository: 'library/python' };
 const hubPython = { registry: 'registry.example.com', repository: 'hub/library/python' };
-const hubMirrors = { 'docker.io/library/*': 'registry.example.com/hub/library/*' };
 const uri = 'file:///work/app/Dockerfile';
 
-function digest(n: number): string {
-  return `sha256:${n.toString(16).padStart(2, '0').repeat(32)}`;
-}
 
 function known<T>(value: T, checkedAt = 1_000, stale = false): Fact<T> {
   return { state: 'known', value, checkedAt, stale };
