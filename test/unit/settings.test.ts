@@ -2,7 +2,7 @@
 // and the mirror rules that say where a base image may already sit in the target registry.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { defaultSettings, globToRegExp, imageFor, mirrorCandidates, normalizeSettings, type LayerliftSettings } from '../../server/src/analysis/settings';
+import { defaultSettings, engineEnvironment, globToRegExp, imageFor, mirrorCandidates, normalizeSettings, type LayerliftSettings } from '../../server/src/analysis/settings';
 
 function matches(glob: string, path: string): boolean {
   return globToRegExp(glob).test(path);
@@ -11,7 +11,7 @@ function matches(glob: string, path: string): boolean {
 void describe('normalizeSettings', () => {
   test('returns empty settings for anything that is not an object', () => {
     for (const raw of [undefined, null, 42, 'images', true, []]) {
-      assert.deepEqual(normalizeSettings(raw), { images: [], mirrors: {}, insecureRegistries: [] }, String(raw));
+      assert.deepEqual(normalizeSettings(raw), defaultSettings, String(raw));
     }
   });
 
@@ -71,7 +71,7 @@ void describe('normalizeSettings', () => {
   });
 
   test('ignores unknown keys', () => {
-    assert.deepEqual(normalizeSettings({ images: [], verbose: true, mirrors: {}, other: [1] }), { images: [], mirrors: {}, insecureRegistries: [] });
+    assert.deepEqual(normalizeSettings({ images: [], verbose: true, mirrors: {}, other: [1] }), defaultSettings);
   });
 });
 
@@ -180,6 +180,7 @@ void describe('globToRegExp', () => {
 
 void describe('imageFor', () => {
   const settings: LayerliftSettings = {
+    ...defaultSettings,
     images: [
       { dockerfile: 'services/api/Dockerfile', image: 'registry.example.com/team/api:1' },
       { dockerfile: 'services/**/Dockerfile', image: 'registry.example.com/team/service:1' },
@@ -207,7 +208,7 @@ void describe('imageFor', () => {
 
   test('returns undefined when nothing matches', () => {
     assert.equal(imageFor(settings, 'Dockerfile.dev'), undefined);
-    assert.equal(imageFor({ images: [], mirrors: {}, insecureRegistries: [] }, 'Dockerfile'), undefined);
+    assert.equal(imageFor(defaultSettings, 'Dockerfile'), undefined);
   });
 });
 
@@ -260,5 +261,33 @@ void describe('mirrorCandidates', () => {
       'registry.example.com/dockerhub/library/python',
       'registry.example.com/python',
     ]);
+  });
+});
+
+void describe('push, pre-push and engine settings', () => {
+  test('reads the nested objects VS Code sends for dotted settings', () => {
+    const s = normalizeSettings({ prepush: { strategy: 'runner', runner: 'ssh ci layerlift copy {source} {target}' }, push: { concurrency: 8, compression: 'zstd' }, docker: { host: 'unix:///run/user/1000/docker.sock' } });
+    assert.deepEqual(s.prepush, { strategy: 'runner', runner: 'ssh ci layerlift copy {source} {target}' });
+    assert.deepEqual(s.push, { concurrency: 8, compression: 'zstd' });
+    assert.deepEqual(s.docker, { host: 'unix:///run/user/1000/docker.sock' });
+  });
+
+  test('falls back to the defaults for values out of range or of the wrong type', () => {
+    const s = normalizeSettings({ prepush: { strategy: 'teleport', runner: '   ' }, push: { concurrency: 0, compression: 'brotli' }, docker: { host: 7, context: '' } });
+    assert.deepEqual(s.prepush, defaultSettings.prepush);
+    assert.deepEqual(s.push, defaultSettings.push);
+    assert.deepEqual(s.docker, {});
+    assert.equal(normalizeSettings({ push: { concurrency: 2.5 } }).push.concurrency, 4);
+    assert.equal(normalizeSettings({ push: { concurrency: 1000 } }).push.concurrency, 32);
+  });
+
+  test('engineEnvironment: docker.host replaces DOCKER_HOST and drops DOCKER_CONTEXT; a context replaces both', () => {
+    const env = { DOCKER_HOST: 'tcp://a:2375', DOCKER_CONTEXT: 'colima', PATH: '/bin' };
+    const byHost = engineEnvironment(normalizeSettings({ docker: { host: 'unix:///x.sock' } }), env);
+    assert.deepEqual(byHost, { DOCKER_HOST: 'unix:///x.sock', PATH: '/bin' });
+    const byContext = engineEnvironment(normalizeSettings({ docker: { context: 'remote' } }), env);
+    assert.deepEqual(byContext, { DOCKER_CONTEXT: 'remote', PATH: '/bin' });
+    assert.deepEqual(engineEnvironment(defaultSettings, env), env);
+    assert.equal('DOCKER_CONTEXT' in byHost, false);
   });
 });

@@ -41,6 +41,8 @@ export interface FactsSource {
   blobPresent(repo: { registry: string; repository: string }, digest: string): Fact<boolean>;
   estimate(instruction: Instruction): LayerEstimate;
   isUnreachable(registry: string): boolean;
+  /** Why registry facts are not looked up at all (an untrusted workspace), if they are not. */
+  notChecked?(): string | undefined;
   /** Repositories (`registry/repository`) seen holding a blob before: more mount candidates. */
   knownHolders?(digest: string): string[];
 }
@@ -63,6 +65,7 @@ export interface StageView {
   inTargetImage: boolean;
   base?:
     | { state: 'checking' }
+    | { state: 'not-checked'; reason: string }
     | { state: 'error'; message: string; offline: boolean }
     | { state: 'known'; digest: string; rows: BaseLayerRow[]; compressedBytes: number; checkedAt: number; stale: boolean };
 }
@@ -82,6 +85,8 @@ export interface DocumentView {
   /** Compressed bytes a push would send, and of how many; null parts are unknown until built. */
   totals: { uploadBytes: number; totalBytes: number; unknownLayers: number };
   offline: boolean;
+  /** Why registry and engine facts are not looked up (an untrusted workspace), when they are not. */
+  notChecked?: string;
 }
 
 export interface ViewOptions {
@@ -114,7 +119,8 @@ export function buildDocumentView(analysis: DockerfileAnalysis, facts: FactsSour
     if (!layer.inTarget) uploadBytes += layer.estimate.compressedBytes;
   }
   const offline = [...new Set(stages.flatMap((s) => (s.stage.base?.kind === 'image' ? [s.stage.base.ref.registry] : [])).concat(target ? [target.ref.registry] : []))].some((r) => facts.isUnreachable(r));
-  return { target, stages, layers, totals: { uploadBytes, totalBytes, unknownLayers }, offline };
+  const notChecked = facts.notChecked?.();
+  return { target, stages, layers, totals: { uploadBytes, totalBytes, unknownLayers }, offline, ...(notChecked ? { notChecked } : {}) };
 }
 
 /**
@@ -149,6 +155,8 @@ function stageView(stage: Stage, analysis: DockerfileAnalysis, inTargetImage: bo
   if (base.kind === 'scratch') return { stage, label: 'scratch', inTargetImage };
   if (base.kind === 'stage') return { stage, label: `stage ${analysis.stages[base.index]?.name ?? base.index}`, inTargetImage };
   const label = familiarReference(base.ref);
+  const notChecked = facts.notChecked?.();
+  if (notChecked) return { stage, label, inTargetImage, base: { state: 'not-checked', reason: notChecked } };
   const fact = facts.baseImage(base.ref, stage.platform);
   if (fact.state === 'unknown') return { stage, label, inTargetImage, base: { state: 'checking' } };
   if (fact.state === 'error') return { stage, label, inTargetImage, base: { state: 'error', message: fact.message, offline: facts.isUnreachable(base.ref.registry) } };

@@ -13,14 +13,32 @@ export interface ImageSetting {
   platform?: string;
 }
 
+export type PrepushStrategySetting = 'auto' | 'mount' | 'runner' | 'local' | 'off';
+export type CompressionSetting = 'gzip' | 'zstd';
+
 export interface LayerliftSettings {
   images: ImageSetting[];
   /** `{"docker.io/library/*": "registry.example.com/hub/library/*"}`: where bases are mirrored. */
   mirrors: Record<string, string>;
   insecureRegistries: string[];
+  /** How a base missing from the target gets there (the CLI's --prepush / --runner). */
+  prepush: { strategy: PrepushStrategySetting; runner?: string };
+  /** Blobs in flight at once, and how new layers are compressed (the CLI's --concurrency, --compression). */
+  push: { concurrency: number; compression: CompressionSetting };
+  /** The engine to build with and read images from: a DOCKER_HOST URL, or a Docker context name. */
+  docker: { host?: string; context?: string };
 }
 
-export const defaultSettings: LayerliftSettings = { images: [], mirrors: {}, insecureRegistries: [] };
+export const defaultSettings: LayerliftSettings = {
+  images: [],
+  mirrors: {},
+  insecureRegistries: [],
+  prepush: { strategy: 'auto' },
+  push: { concurrency: 4, compression: 'gzip' },
+  docker: {},
+};
+
+const strategies: readonly PrepushStrategySetting[] = ['auto', 'mount', 'runner', 'local', 'off'];
 
 /** Accepts whatever the client sent, keeping only well-formed entries (settings are user input). */
 export function normalizeSettings(raw: unknown): LayerliftSettings {
@@ -44,7 +62,38 @@ export function normalizeSettings(raw: unknown): LayerliftSettings {
     for (const [from, to] of Object.entries(value.mirrors as Record<string, unknown>)) if (typeof to === 'string') mirrors[from] = to;
   }
   const insecureRegistries = Array.isArray(value.insecureRegistries) ? value.insecureRegistries.filter((r): r is string => typeof r === 'string') : [];
-  return { images, mirrors, insecureRegistries };
+  // VS Code hands dotted settings over as nested objects: {prepush: {strategy, runner}}.
+  const prepushRaw = objectAt(value, 'prepush');
+  const strategy = strategies.find((s) => s === prepushRaw.strategy) ?? defaultSettings.prepush.strategy;
+  const prepush: LayerliftSettings['prepush'] = { strategy };
+  if (typeof prepushRaw.runner === 'string' && prepushRaw.runner.trim() !== '') prepush.runner = prepushRaw.runner;
+  const pushRaw = objectAt(value, 'push');
+  const concurrency = typeof pushRaw.concurrency === 'number' && Number.isInteger(pushRaw.concurrency) && pushRaw.concurrency >= 1 ? Math.min(pushRaw.concurrency, 32) : defaultSettings.push.concurrency;
+  const compression: CompressionSetting = pushRaw.compression === 'zstd' ? 'zstd' : 'gzip';
+  const dockerRaw = objectAt(value, 'docker');
+  const docker: LayerliftSettings['docker'] = {};
+  if (typeof dockerRaw.host === 'string' && dockerRaw.host.trim() !== '') docker.host = dockerRaw.host.trim();
+  if (typeof dockerRaw.context === 'string' && dockerRaw.context.trim() !== '') docker.context = dockerRaw.context.trim();
+  return { images, mirrors, insecureRegistries, prepush, push: { concurrency, compression }, docker };
+}
+
+function objectAt(value: Record<string, unknown>, key: string): Record<string, unknown> {
+  const inner = value[key];
+  return typeof inner === 'object' && inner !== null && !Array.isArray(inner) ? (inner as Record<string, unknown>) : {};
+}
+
+/** The environment engine commands run with: the docker.host / docker.context settings win over the server's own. */
+export function engineEnvironment(settings: LayerliftSettings, env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  // Delete rather than set undefined: child processes would see the string "undefined".
+  const out = { ...env };
+  if (settings.docker.host) {
+    out.DOCKER_HOST = settings.docker.host;
+    delete out.DOCKER_CONTEXT;
+  } else if (settings.docker.context) {
+    out.DOCKER_CONTEXT = settings.docker.context;
+    delete out.DOCKER_HOST;
+  }
+  return out;
 }
 
 /**

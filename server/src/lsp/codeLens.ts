@@ -17,7 +17,8 @@ export function codeLenses(view: DocumentView, uri: string): CodeLens[] {
     const line = stage.stage.line;
     const range = { start: { line, character: 0 }, end: { line, character: 0 } };
     lenses.push({ range, command: { title: stageSummary(stage, view), command: lensCommands.showLayers, arguments: [uri, stage.stage.index] } });
-    if (!view.target || !stage.inTargetImage) continue;
+    // Untrusted: analysis only, so no action that would run the engine or reach a registry.
+    if (!view.target || !stage.inTargetImage || view.notChecked) continue;
     const needsUpload = stage.base?.state === 'known' && stage.base.rows.some((r) => r.status === 'upload');
     if (needsUpload) lenses.push({ range, command: { title: 'Pre-push base', command: lensCommands.prepushBase, arguments: [uri, stage.stage.index] } });
     if (stage.stage.index === lastChainStage(view)) lenses.push({ range, command: { title: 'Build & push', command: lensCommands.buildAndPush, arguments: [uri] } });
@@ -37,6 +38,7 @@ export function stageSummary(stage: StageView, view: DocumentView): string {
   if (stage.stage.base?.kind === 'scratch') parts.push('no base layers');
   if (stage.stage.base?.kind === 'stage') parts.push('built in this Dockerfile');
   if (base?.state === 'checking') parts.push('checking registry…');
+  if (base?.state === 'not-checked') parts.push(`registry not checked (${base.reason})`);
   if (base?.state === 'error') parts.push(base.offline ? 'registry unreachable (offline)' : 'registry error — see Problems');
   if (base?.state === 'known') {
     parts.push(`${base.rows.length} layer${base.rows.length === 1 ? '' : 's'}`, formatBytes(base.compressedBytes));

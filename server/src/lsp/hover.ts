@@ -28,6 +28,7 @@ function stageHover(stage: StageView, view: DocumentView, now: number): string {
   if (stage.stage.error) return [...lines, `Cannot resolve this base: ${stage.stage.error}`].join('\n');
   if (!stage.base) return [...lines, base?.kind === 'scratch' ? 'An empty base: no layers.' : 'Built by this Dockerfile.'].join('\n');
   if (stage.base.state === 'checking') return [...lines, 'Checking the registry…'].join('\n');
+  if (stage.base.state === 'not-checked') return [...lines, `The registry is not checked: ${stage.base.reason}.`].join('\n');
   if (stage.base.state === 'error') return [...lines, stage.base.offline ? 'The registry is unreachable (offline).' : `Registry error: ${stage.base.message}`].join('\n');
   const target = view.target ? `${view.target.ref.registry}/${view.target.ref.repository}` : undefined;
   const count = stage.base.rows.length;

@@ -7,10 +7,10 @@ import { fileURLToPath } from 'node:url';
 import { parseReference, type ImageReference } from '../core/reference';
 import { parsePlatform } from '../core/platform';
 import { analyzeDockerfile } from '../analysis/analyzeDockerfile';
-import { buildDocumentView, type DocumentView, type FactsSource, type LayerEstimate } from '../analysis/documentView';
-import { estimateCopy } from '../analysis/copyEstimate';
-import { imageFor, normalizeSettings, defaultSettings, type ImageSetting, type LayerliftSettings } from '../analysis/settings';
-import type { DockerfileAnalysis, Instruction } from '../analysis/types';
+import { buildDocumentView, type DocumentView, type FactsSource } from '../analysis/documentView';
+import { estimateFor } from './contextEstimates';
+import { engineEnvironment, imageFor, normalizeSettings, defaultSettings, type ImageSetting, type LayerliftSettings } from '../analysis/settings';
+import type { DockerfileAnalysis } from '../analysis/types';
 import { ContextScanner } from '../context/contextScanner';
 import { RegistryState } from '../remote/registryState';
 import { EngineState } from '../remote/engineState';
@@ -21,7 +21,7 @@ import { formatReference } from '../core/reference';
 import { hostPlatform } from '../core/platform';
 import type { Platform } from '../core/mediaTypes';
 import { RegistryClient } from '../registry/registryClient';
-import { dockerConfigCredentials } from '../registry/credentials';
+import { chainCredentials, dockerConfigCredentials, type CredentialSource } from '../registry/credentials';
 import { defaultRetryPolicy } from '../registry/retryInterceptor';
 
 export interface DocumentModel {
@@ -47,7 +47,14 @@ export interface WorkspaceModelOptions {
   onChange: () => void;
   env?: NodeJS.ProcessEnv;
   log?: (message: string) => void;
+  /** VS Code's workspace trust. Untrusted: analysis only — no engine, no registry, no runner. Default trusted. */
+  trusted?: boolean;
+  /** Credentials the editor keeps (SecretStorage) for registries Docker has none for; asked after Docker's. */
+  editorCredentials?: CredentialSource;
 }
+
+/** What the lens and hover say in an untrusted workspace. */
+export const untrustedReason = 'workspace not trusted';
 
 export class WorkspaceModel {
   private folders: string[] = [];
@@ -55,16 +62,38 @@ export class WorkspaceModel {
   private readonly scanners = new Map<string, ContextScanner>();
   private readonly state: RegistryState;
   private readonly client: RegistryClient;
-  private readonly engine: DockerEngineClient;
-  private readonly engineState: EngineState;
+  private engine: DockerEngineClient;
+  private engineState: EngineState;
+  /** DOCKER_HOST|DOCKER_CONTEXT the engine client was made for (the docker.* settings). */
+  private engineKey: string;
   private readonly builtCache = new WeakMap<DockerfileAnalysis, { key: string; layers: Map<number, BuiltLayer> }>();
+  private trustedNow: boolean;
 
   constructor(private readonly options: WorkspaceModelOptions) {
+    this.trustedNow = options.trusted ?? true;
     this.client = this.makeClient([]);
     this.state = this.makeState(this.client);
-    this.engine = new DockerEngineClient({ env: options.env ?? process.env, timeoutMs: 10_000 });
-    this.engineState = new EngineState(this.engine);
-    this.engineState.on('changed', () => this.options.onChange());
+    const env = options.env ?? process.env;
+    this.engineKey = engineKey(env);
+    this.engine = new DockerEngineClient({ env, timeoutMs: 10_000 });
+    this.engineState = this.makeEngineState(this.engine);
+  }
+
+  private makeEngineState(engine: DockerEngineClient): EngineState {
+    const state = new EngineState(engine);
+    state.on('changed', () => this.options.onChange());
+    return state;
+  }
+
+  /** The docker.host / docker.context settings name another engine: read built images from that one. */
+  private useEngine(env: NodeJS.ProcessEnv): void {
+    const key = engineKey(env);
+    if (key === this.engineKey) return;
+    const old = this.engine;
+    this.engineKey = key;
+    this.engine = new DockerEngineClient({ env, timeoutMs: 10_000 });
+    this.engineState = this.makeEngineState(this.engine);
+    void old.close().catch(() => undefined);
   }
 
   setFolders(folderUris: string[]): void {
@@ -84,6 +113,30 @@ export class WorkspaceModel {
     // One client for every document: plain-HTTP allowances only ever add up, so a push or a
     // background check in flight never loses its client when another folder's settings load.
     this.client.http.allowInsecure(settings.insecureRegistries);
+    this.useEngine(engineEnvironment(settings, this.options.env ?? process.env));
+  }
+
+  get trusted(): boolean {
+    return this.trustedNow;
+  }
+
+  /** The user trusted the workspace: start looking things up. (Trust is never revoked without a reload.) */
+  trust(): void {
+    if (this.trustedNow) return;
+    this.trustedNow = true;
+    this.refreshRemote();
+    this.options.onChange();
+  }
+
+  /** The engine environment for a document: the server's, with docker.host / docker.context applied. */
+  engineEnv(uri: string): NodeJS.ProcessEnv {
+    return engineEnvironment(this.documentSettings(uri).settings, this.options.env ?? process.env);
+  }
+
+  /** Docker's credentials first (config file and helpers, as the docker CLI), then the editor's. */
+  credentials(): CredentialSource {
+    const docker = dockerConfigCredentials({ env: this.options.env ?? process.env });
+    return this.options.editorCredentials ? chainCredentials(docker, this.options.editorCredentials) : docker;
   }
 
   refreshRemote(): void {
@@ -199,7 +252,12 @@ export class WorkspaceModel {
   }
 
   private facts(contextRoot: string | undefined, analysis: DockerfileAnalysis, target: ImageReference | undefined, platform: Platform): FactsSource {
+    // Reading the build context is analysis; the engine and the registries are not.
     const scanner = contextRoot ? this.scanner(contextRoot) : undefined;
+    if (!this.trustedNow) {
+      const none = { state: 'unknown' } as const;
+      return { baseImage: () => none, blobPresent: () => none, isUnreachable: () => false, estimate: (instruction) => estimateFor(instruction, scanner), notChecked: () => untrustedReason };
+    }
     const state = this.state;
     const built = this.builtLayers(analysis, target, platform);
     return {
@@ -233,7 +291,7 @@ export class WorkspaceModel {
     // The editor re-checks on its own schedule (TTL), so one quick retry is enough: a registry
     // that is down shows as offline within a second instead of after a push-grade backoff.
     const retryPolicy = { ...defaultRetryPolicy, maxRetries: 1, maxDelayMs: 1000, maxRetryAfterMs: 5000 };
-    return new RegistryClient({ credentials: dockerConfigCredentials({ env: this.options.env ?? process.env }), insecureRegistries: insecure, userAgent: 'layerlift-language-server/0.1', retryPolicy, headersTimeoutMs: 15_000 });
+    return new RegistryClient({ credentials: this.credentials(), insecureRegistries: insecure, userAgent: 'layerlift-language-server/0.1', retryPolicy, headersTimeoutMs: 15_000 });
   }
 
   private makeState(client: RegistryClient): RegistryState {
@@ -248,27 +306,6 @@ export class WorkspaceModel {
   }
 }
 
-/**
- * COPY estimates per build context, memoised until the context changes: `COPY . .` over 50k
- * files takes tens of milliseconds, and every lens, hint and hover request needs it.
- */
-const estimateCache = new WeakMap<ContextScanner, { version: number; byKey: Map<string, LayerEstimate> }>();
-
-function estimateFor(instruction: Instruction, scanner: ContextScanner | undefined): LayerEstimate {
-  const unknown: LayerEstimate = { bytes: null, compressedBytes: null, basis: 'unknown' };
-  if (!instruction.copy || instruction.copy.from !== undefined || !scanner) return unknown;
-  if (instruction.copy.sources.some((s) => s.startsWith('<<') || /^[a-z]+:\/\//i.test(s))) return unknown;
-  let cache = estimateCache.get(scanner);
-  if (!cache || cache.version !== scanner.snapshotVersion) {
-    cache = { version: scanner.snapshotVersion, byKey: new Map() };
-    estimateCache.set(scanner, cache);
-  }
-  const key = JSON.stringify([instruction.keyword, instruction.copy.sources, instruction.copy.destination]);
-  let result = cache.byKey.get(key);
-  if (!result) {
-    const estimate = estimateCopy(scanner.snapshot(), instruction.copy.sources, { destination: instruction.copy.destination, add: instruction.keyword === 'ADD' });
-    result = estimate.basis === 'unknown' ? unknown : { bytes: estimate.bytes, compressedBytes: estimate.compressedBytes, basis: 'context' };
-    cache.byKey.set(key, result);
-  }
-  return result;
+function engineKey(env: NodeJS.ProcessEnv): string {
+  return `${env.DOCKER_HOST ?? ''}|${env.DOCKER_CONTEXT ?? ''}`;
 }

@@ -3,7 +3,8 @@
 import { formatReference, type ImageReference } from '../core/reference';
 import { formatBytes, formatDuration, shortHex } from '../core/format';
 import type { PushPlan } from './plan';
-import type { PushResult } from './pushImage';
+import type { PushEvent, PushResult } from './pushImage';
+import type { ProgressEvent } from '../core/progressTally';
 
 /** `Pushed team/app:1@sha256:… — uploaded 2.1 MB of 943 MB (99.8% already in the registry) in 3.2 s` */
 export function summaryLine(result: PushResult): string {
@@ -22,4 +23,20 @@ export function renderPlan(target: ImageReference, plan: PushPlan): string {
   lines.push(`  config        ${formatBytes(plan.config.size ?? 0).padStart(10)}  ${plan.config.action}`);
   lines.push(`Uplink: ${formatBytes(plan.uplinkBytes)}${plan.unknownUploads ? ` + ${plan.unknownUploads} layer(s) to compress` : ''} of ${formatBytes(plan.totalBytes)}${plan.prepush ? `; the base is pre-pushed first (${plan.prepush.strategy})` : ''}.`);
   return lines.join('\n');
+}
+
+/** A push event as the progress tally counts it (layers done, bytes committed, what is going on). */
+export function pushProgressEvent(event: PushEvent): ProgressEvent {
+  switch (event.type) {
+    case 'plan':
+      return { type: 'total', items: event.plan.layers.length, bytes: event.plan.totalBytes };
+    case 'prepush-start':
+      return { type: 'status', text: `pre-pushing the base (${event.strategy})` };
+    case 'blob-progress':
+      return { type: 'progress', id: event.digest, committed: event.committed };
+    case 'blob-done':
+      return { type: 'done', id: event.digest, bytes: event.size };
+    default:
+      return { type: 'status', text: '' };
+  }
 }

@@ -7,7 +7,7 @@ import { imageBaseOf } from '../../analysis/baseImage';
 import { openLocalImage } from '../../push/imageSource';
 import { LayerCompressor } from '../../push/compressLayer';
 import { LayerIndex } from '../../push/layerIndex';
-import { pushImage, type PushEvent, type PushResult } from '../../push/pushImage';
+import { pushImage, type PushResult } from '../../push/pushImage';
 import type { PrepushStrategy, PushPlan } from '../../push/plan';
 import { renderPlan, summaryLine } from '../../push/report';
 import { cacheDirectory } from '../../push/cacheDirectory';
@@ -15,6 +15,7 @@ import { findEngineBase } from '../../push/findBase';
 import { DockerEngineClient } from '../../engine/engineClient';
 import { makeClient, parseCommandArgs, registryFlags, registryFlagsHelp } from '../options';
 import { ProgressLine } from '../progress';
+import { pushProgressEvent } from '../../push/report';
 import { UsageError } from '../usageError';
 import { redact } from '../../registry/credentials';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -112,7 +113,7 @@ async function run(command: 'push' | 'plan', args: string[], io: CommandIO): Pro
     compressor = new LayerCompressor({ directory: scratch, level, compression });
     image = await openLocalImage(imageSpec, { env: io.env, engine });
     const index = LayerIndex.open({ env: io.env });
-    const result = await pushImage(image, { target, base: base ?? (engine ? await findEngineBase(engine, image.layers.map((l) => l.diffId), image.configDigest, io.signal) : undefined), strategy, runner: values.runner, concurrency, planOnly: command === 'plan', cleanupPrepush: values['cleanup-prepush'], signal: io.signal, onEvent: (e) => progress?.update(toProgress(e)) }, { client, compressor, index });
+    const result = await pushImage(image, { target, base: base ?? (engine ? await findEngineBase(engine, image.layers.map((l) => l.diffId), image.configDigest, io.signal) : undefined), strategy, runner: values.runner, concurrency, planOnly: command === 'plan', cleanupPrepush: values['cleanup-prepush'], signal: io.signal, onEvent: (e) => progress?.update(pushProgressEvent(e)) }, { client, compressor, index });
     progress?.clear();
     for (const warning of result.warnings) io.stderr(redact(`layerlift: warning: ${warning}`));
     if (command === 'plan') io.stdout(values.json ? JSON.stringify(planJson(target, result.plan), null, 2) : renderPlan(target, result.plan));
@@ -128,23 +129,6 @@ async function run(command: 'push' | 'plan', args: string[], io: CommandIO): Pro
 
 async function baseFromDockerfile(path: string): Promise<ImageReference | undefined> {
   return imageBaseOf(analyzeDockerfile(await readFile(path, 'utf8')));
-}
-
-function toProgress(event: PushEvent): Parameters<ProgressLine['update']>[0] {
-  switch (event.type) {
-    case 'plan':
-      return { type: 'total', items: event.plan.layers.length, bytes: event.plan.totalBytes };
-    case 'prepush-start':
-      return { type: 'status', text: `pre-pushing the base (${event.strategy})` };
-    case 'prepush-done':
-      return { type: 'status', text: '' };
-    case 'blob-progress':
-      return { type: 'progress', id: event.digest, committed: event.committed };
-    case 'blob-done':
-      return { type: 'done', id: event.digest, bytes: event.size };
-    default:
-      return { type: 'status', text: '' };
-  }
 }
 
 function summaryJson(result: PushResult) {

@@ -1,0 +1,78 @@
+// Layerlift's own LSP messages, beyond the standard ones: what the VS Code client needs for its
+// status bar, layer view, build terminal and credential prompt. The one server file the client
+// may import (ARCHITECTURE.md): it imports nothing, so the client bundle gains only these names.
+
+/** Client → server request: the layer view of one Dockerfile. Params `{ uri }`. */
+export const documentLayersRequest = 'layerlift/documentLayers';
+/** Server → client notification: registry or engine facts changed; views should ask again. */
+export const viewsChangedNotification = 'layerlift/viewsChanged';
+/** Server → client notification: a line of build output. Params `BuildOutput`. */
+export const buildOutputNotification = 'layerlift/buildOutput';
+/** Server → client request: credentials for a registry Docker has none for. Params `CredentialsQuery`. */
+export const credentialsRequest = 'layerlift/credentials';
+/** Client → server notification: the user trusted the workspace (it can only be granted, not revoked, without a reload). */
+export const workspaceTrustedNotification = 'layerlift/workspaceTrusted';
+
+/** `initializationOptions` the VS Code client sends. */
+export interface InitializationOptions {
+  /** VS Code's workspace trust: untrusted means analysis only (no engine, network or runner). */
+  trusted?: boolean;
+  /** The client can answer `layerlift/credentials` (it has SecretStorage). */
+  credentialsPrompt?: boolean;
+}
+
+export interface BuildOutput {
+  /** The Dockerfile being built. */
+  uri: string;
+  text: string;
+}
+
+export interface CredentialsQuery {
+  registry: string;
+  /** During a command the user ran: the client may ask. In the background: stored answers only. */
+  interactive: boolean;
+}
+
+export interface CredentialsAnswer {
+  username: string;
+  password: string;
+}
+
+export type LayerRegistryStatus = 'in-target' | 'mountable' | 'upload' | 'checking' | 'unknown' | 'not-pushed';
+
+export interface LayerRow {
+  /** `base` rows come from the base image's manifest; `instruction` rows from this Dockerfile. */
+  kind: 'base' | 'instruction';
+  /** What the row is: a short digest for a base layer, the instruction's first line otherwise. */
+  label: string;
+  line: number;
+  compressedBytes: number | null;
+  bytes: number | null;
+  /** Where the figures come from: the registry's manifest, an estimate from the context, a built image. */
+  basis: 'registry' | 'context' | 'built' | 'unknown';
+  status: LayerRegistryStatus;
+  /** For mountable layers: the repository they mount from. */
+  detail?: string;
+  digest?: string;
+}
+
+export interface StageLayers {
+  index: number;
+  line: number;
+  /** The lens text of the stage's FROM line. */
+  title: string;
+  inTargetImage: boolean;
+  rows: LayerRow[];
+}
+
+export interface DocumentLayers {
+  uri: string;
+  /** `registry.example.com/team/app:1`, when `layerlift.images` names one for this Dockerfile. */
+  target?: string;
+  /** Why there is no target, in words for the user. */
+  targetProblem?: string;
+  trusted: boolean;
+  offline: boolean;
+  stages: StageLayers[];
+  totals: { uploadBytes: number; totalBytes: number; unknownLayers: number };
+}
