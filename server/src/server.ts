@@ -21,10 +21,33 @@ import { hover } from './lsp/hover';
 import { diagnostics } from './lsp/diagnostics';
 import { IdleCollector } from './lsp/idleCollector';
 import { runServerCommand, serverCommands } from './lsp/commands';
+import { documentLayers } from './lsp/documentLayers';
+import type { Credential, CredentialSource } from './registry/credentials';
+import {
+  buildOutputNotification,
+  credentialsRequest,
+  documentLayersRequest,
+  viewsChangedNotification,
+  workspaceTrustedNotification,
+  type CredentialsAnswer,
+  type CredentialsQuery,
+  type InitializationOptions,
+} from './lsp/protocol';
 
 const connection = createConnection(ProposedFeatures.all);
 const documents = new TextDocuments(TextDocument);
 let capabilities: InitializeParams['capabilities'] = {};
+let initOptions: InitializationOptions = {};
+
+/** Credentials the editor keeps for registries Docker has none for (VS Code: SecretStorage). */
+async function editorCredentials(registry: string, interactive: boolean): Promise<Credential | undefined> {
+  if (!initOptions.credentialsPrompt) return undefined;
+  const answer = await connection.sendRequest<CredentialsAnswer | null>(credentialsRequest, { registry, interactive } satisfies CredentialsQuery).catch(() => null);
+  return answer && typeof answer.username === 'string' && typeof answer.password === 'string' ? { username: answer.username, password: answer.password } : undefined;
+}
+const storedCredentials: CredentialSource = { get: (registry) => editorCredentials(registry, false) };
+/** Everything the server prints goes through here: secrets the registry code has seen are masked. */
+const log = (text: string) => connection.console.log(redact(text.trimEnd()));
 
 const idle = new IdleCollector();
 let refreshTimer: NodeJS.Timeout | undefined;
@@ -35,6 +58,7 @@ function refresh(): void {
     refreshTimer = undefined;
     if (capabilities.workspace?.codeLens?.refreshSupport) void connection.sendRequest('workspace/codeLens/refresh').catch(() => undefined);
     if (capabilities.workspace?.inlayHint?.refreshSupport) void connection.sendRequest('workspace/inlayHint/refresh').catch(() => undefined);
+    void connection.sendNotification(viewsChangedNotification).catch(() => undefined);
     // Registry facts only change diagnostics of documents in use; the rest update when touched.
     for (const uri of workspace.recentDocuments()) {
       const document = documents.get(uri);
@@ -46,7 +70,8 @@ function refresh(): void {
 const workspace = new WorkspaceModel({
   fetchSettings: (uri) => connection.workspace.getConfiguration({ scopeUri: uri, section: 'layerlift' }),
   onChange: refresh,
-  log: (message) => connection.console.log(message),
+  log,
+  editorCredentials: storedCredentials,
 });
 
 function model(document: TextDocument) {
@@ -60,6 +85,8 @@ function publishDiagnostics(document: TextDocument): void {
 
 connection.onInitialize((params) => {
   capabilities = params.capabilities;
+  initOptions = (typeof params.initializationOptions === 'object' && params.initializationOptions !== null ? params.initializationOptions : {}) as InitializationOptions;
+  workspace.setTrusted(initOptions.trusted !== false);
   workspace.setFolders((params.workspaceFolders ?? []).map((f) => f.uri).concat(params.rootUri && !params.workspaceFolders ? [params.rootUri] : []));
   return {
     capabilities: {
@@ -108,6 +135,16 @@ documents.onDidClose(({ document }) => {
   void connection.sendDiagnostics({ uri: document.uri, diagnostics: [] });
 });
 
+connection.onNotification(workspaceTrustedNotification, () => workspace.setTrusted(true));
+
+connection.onRequest(documentLayersRequest, (params: { uri?: unknown }) => {
+  const uri = typeof params?.uri === 'string' ? params.uri : '';
+  const document = documents.get(uri);
+  if (!document) return null;
+  const { view, targetProblem } = model(document);
+  return documentLayers({ uri, view, targetProblem, trusted: workspace.trusted });
+});
+
 connection.onCodeLens(({ textDocument }) => {
   const document = documents.get(textDocument.uri);
   return document ? codeLenses(model(document).view, document.uri) : [];
@@ -136,7 +173,19 @@ connection.onExecuteCommand(async ({ command, arguments: args, workDoneToken }, 
   try {
     // Progress on the client's token when it sent one, else one the server asks for.
     const progress = workDoneToken === undefined && capabilities.window?.workDoneProgress ? await connection.window.createWorkDoneProgress() : clientProgress;
-    return await runServerCommand(command, args ?? [], { workspace, progress, token, env: process.env, log: (text) => connection.console.log(text.trimEnd()) });
+    const uri = typeof args?.[0] === 'string' ? args[0] : '';
+    return await runServerCommand(command, args ?? [], {
+      workspace,
+      progress,
+      token,
+      env: process.env,
+      log,
+      buildOutput: (text) => {
+        log(text);
+        void connection.sendNotification(buildOutputNotification, { uri, text: redact(text) }).catch(() => undefined);
+      },
+      askCredentials: initOptions.credentialsPrompt ? async (registry) => (await editorCredentials(registry, true)) !== undefined : undefined,
+    });
   } catch (error) {
     // One line, as everywhere: the client shows it as is.
     const message = error instanceof Error ? error.message.split('\n')[0] : String(error);

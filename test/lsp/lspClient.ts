@@ -26,7 +26,7 @@ export interface TestLspClient {
   stop(): Promise<void>;
 }
 
-export async function startLspClient(options: { rootPath: string; settings: unknown; env?: NodeJS.ProcessEnv }): Promise<TestLspClient> {
+export async function startLspClient(options: { rootPath: string; settings: unknown; env?: NodeJS.ProcessEnv; initializationOptions?: unknown }): Promise<TestLspClient> {
   // Launched with the flags the VS Code client and `npm run server` use (package.json).
   const child = spawn(process.execPath, [...serverFlags, serverPath, '--stdio'], { env: { PATH: process.env.PATH, HOME: '/nonexistent-home', ...options.env }, stdio: ['pipe', 'pipe', 'pipe'] });
   const connection = createProtocolConnection(new StreamMessageReader(child.stdout), new StreamMessageWriter(child.stdin));
@@ -47,6 +47,7 @@ export async function startLspClient(options: { rootPath: string; settings: unkn
     processId: process.pid,
     rootUri,
     workspaceFolders: [{ uri: rootUri, name: 'test' }],
+    initializationOptions: options.initializationOptions,
     capabilities: { workspace: { configuration: true, codeLens: { refreshSupport: true }, inlayHint: { refreshSupport: true } }, textDocument: { hover: { contentFormat: ['markdown'] } } },
   });
   await connection.sendNotification('initialized', {});

@@ -1,12 +1,14 @@
 // Plan, pre-push, build and push as `workspace/executeCommand` commands, so any editor's client
 // stays thin: each reports work-done progress, stops on cancellation, and answers with a result
 // object (or a one-line error). Arguments: [uri] (and, for prepush, an optional stage index).
+// Settings (layerlift.prepush.*, push.*, docker.*) apply as the CLI's flags would. In an untrusted
+// workspace they refuse: they run the engine, a runner, and reach registries.
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { CancellationToken, WorkDoneProgressReporter } from 'vscode-languageserver';
 import { formatReference } from '../core/reference';
 import { hostPlatform } from '../core/platform';
-import { formatBytes } from '../core/format';
+import { ProgressTally } from '../core/progressTally';
 import { analyzeDockerfile } from '../analysis/analyzeDockerfile';
 import { imageBaseOf } from '../analysis/baseImage';
 import { DockerEngineClient } from '../engine/engineClient';
@@ -16,9 +18,14 @@ import { LayerIndex } from '../push/layerIndex';
 import { cacheDirectory } from '../push/cacheDirectory';
 import { pushImage, type PushEvent } from '../push/pushImage';
 import { prepushBase } from '../push/prepush';
-import { renderPlan, summaryLine } from '../push/report';
+import { pushProgressEvent, renderPlan, summaryLine } from '../push/report';
+import { RegistryClient } from '../registry/registryClient';
+import { RegistryError } from '../registry/errors';
+import { engineEnvironment } from '../analysis/settings';
 import { runBuilder } from '../push/builder';
-import type { WorkspaceModel } from './workspaceModel';
+import type { DocumentSettings, WorkspaceModel } from './workspaceModel';
+import type { ImageReference } from '../core/reference';
+import type { Platform } from '../core/mediaTypes';
 
 export const serverCommands = {
   plan: 'layerlift.server.plan',
@@ -33,6 +40,13 @@ export interface CommandContext {
   token: CancellationToken;
   env: NodeJS.ProcessEnv;
   log: (text: string) => void;
+  /** Build output, for the editor to show in a terminal (also logged). */
+  buildOutput?: (text: string) => void;
+  /**
+   * A registry refused us and Docker has no credentials for it: ask the user (the editor keeps
+   * the answer). Resolves true when there are new credentials to try.
+   */
+  askCredentials?: (registry: string) => Promise<boolean>;
 }
 
 export class CommandError extends Error {
@@ -40,6 +54,19 @@ export class CommandError extends Error {
 }
 
 export async function runServerCommand(command: string, args: unknown[], context: CommandContext): Promise<unknown> {
+  if (!context.workspace.trusted) throw new CommandError('this workspace is not trusted: Layerlift only analyses its Dockerfiles (trust the workspace to build, pre-push or push)');
+  try {
+    return await runOnce(command, args, context);
+  } catch (error) {
+    // 401 without usable credentials: like `docker login`, then the same command once more.
+    // Re-running is safe: blobs already sent are skipped, and the tag only moved if it succeeded.
+    if (!(error instanceof RegistryError) || error.code !== 'UNAUTHORIZED' || !context.askCredentials) throw error;
+    if (!(await context.askCredentials(error.registry))) throw error;
+    return await runOnce(command, args, context);
+  }
+}
+
+async function runOnce(command: string, args: unknown[], context: CommandContext): Promise<unknown> {
   const uri = typeof args[0] === 'string' ? args[0] : undefined;
   if (!uri) throw new CommandError(`${command}: the first argument must be the Dockerfile's URI`);
   await context.workspace.loadSettings(uri);
@@ -52,8 +79,31 @@ export async function runServerCommand(command: string, args: unknown[], context
   // A progress the server created has its own token: its Cancel button must stop the work too.
   (context.progress as { token?: CancellationToken }).token?.onCancellationRequested(() => controller.abort());
   const signal = controller.signal;
-  const client = context.workspace.registryClient();
-  const text = await readFile(doc.path, 'utf8');
+  const settings = doc.settings;
+  const env = engineEnvironment(settings, context.env);
+  // A client of the command's own: push-grade retries, and credentials read afresh (the user may
+  // just have entered some). The editor's background client keeps its quick-retry policy.
+  const client = new RegistryClient({ credentials: context.workspace.credentials(), insecureRegistries: settings.insecureRegistries, userAgent: 'layerlift-language-server/0.1' });
+  try {
+    return await runWithClient(command, args, context, { doc, path: doc.path, target, platform, signal, env, client });
+  } finally {
+    await client.close();
+  }
+}
+
+interface CommandRun {
+  doc: DocumentSettings;
+  path: string;
+  target: ImageReference;
+  platform: Platform;
+  signal: AbortSignal;
+  env: NodeJS.ProcessEnv;
+  client: RegistryClient;
+}
+
+async function runWithClient(command: string, args: unknown[], context: CommandContext, { doc, path, target, platform, signal, env, client }: CommandRun): Promise<unknown> {
+  const settings = doc.settings;
+  const text = await readFile(path, 'utf8');
   const analysis = analyzeDockerfile(text, { buildArgs: doc.setting?.buildArgs, target: doc.setting?.target, platform });
   const base = imageBaseOf(analysis, typeof args[1] === 'number' ? args[1] : undefined);
 
@@ -61,7 +111,8 @@ export async function runServerCommand(command: string, args: unknown[], context
     if (!base) throw new CommandError('pre-push: this stage has no image base');
     context.progress.begin('Layerlift: pre-pushing the base', undefined, `${formatReference(base)} → ${target.registry}/${target.repository}`, true);
     try {
-      return await prepushBase(client, base, target, { strategy: 'auto', platform, signal });
+      const strategy = settings.prepush.strategy === 'off' ? 'auto' : settings.prepush.strategy;
+      return await prepushBase(client, base, target, { strategy, runner: settings.prepush.runner, platform, signal, onOutput: context.log });
     } finally {
       context.progress.done();
     }
@@ -70,7 +121,7 @@ export async function runServerCommand(command: string, args: unknown[], context
     context.progress.begin('Layerlift: building', undefined, formatReference(target), true);
     let code: number;
     try {
-      code = await runBuilder({ context: doc.contextRoot ?? dirname(doc.path), dockerfile: doc.path, tag: formatReference(target), buildArgs: doc.setting?.buildArgs ?? {}, target: doc.setting?.target, platform: doc.setting?.platform }, { env: context.env, signal, onOutput: context.log });
+      code = await runBuilder({ context: doc.contextRoot ?? dirname(path), dockerfile: path, tag: formatReference(target), buildArgs: doc.setting?.buildArgs ?? {}, target: doc.setting?.target, platform: doc.setting?.platform }, { env, signal, onOutput: (text) => (context.buildOutput ?? context.log)(text) });
     } finally {
       context.progress.done();
     }
@@ -79,25 +130,29 @@ export async function runServerCommand(command: string, args: unknown[], context
   }
   if (command !== serverCommands.plan && command !== serverCommands.push) throw new CommandError(`unknown command ${command}`);
 
-  const engine = new DockerEngineClient({ env: context.env });
+  const engine = new DockerEngineClient({ env });
   // A directory of this push's own, so concurrent pushes of one layer never share a file.
   const scratch = await mkdtemp(join(cacheDirectory(context.env, 'layers'), 'push-'));
-  const compressor = new LayerCompressor({ directory: scratch });
+  const compressor = new LayerCompressor({ directory: scratch, compression: settings.push.compression });
   let image;
   try {
     context.progress.begin(command === serverCommands.plan ? 'Layerlift: planning the push' : 'Layerlift: pushing', 0, formatReference(target), true);
-    image = await openLocalImage(formatReference(target), { engine, env: context.env });
-    let total = 0;
-    let done = 0;
+    image = await openLocalImage(formatReference(target), { engine, env });
+    // `3 of 5 layers · 12.1 MB / 14.0 MB · 2.3 MB/s`, at most four times a second.
+    const tally = new ProgressTally('layers');
+    let lastReport = 0;
     const onEvent = (event: PushEvent) => {
-      if (event.type === 'plan') total = event.plan.totalBytes;
-      if (event.type === 'prepush-start') context.progress.report('pre-pushing the base near the registry');
-      if (event.type === 'blob-done') {
-        done += event.size;
-        context.progress.report(total > 0 ? Math.min(100, Math.round((done / total) * 100)) : 0, `${formatBytes(done)} / ${formatBytes(total)}`);
-      }
+      tally.update(pushProgressEvent(event));
+      const now = Date.now();
+      if (now - lastReport < 250 && event.type !== 'blob-done' && event.type !== 'prepush-start') return;
+      lastReport = now;
+      context.progress.report(tally.percent, tally.text(false));
     };
-    const result = await pushImage(image, { target, base, mirrors: doc.settings.mirrors, planOnly: command === serverCommands.plan, signal, onEvent }, { client, compressor, index: LayerIndex.open({ env: context.env }) });
+    const result = await pushImage(
+      image,
+      { target, base, mirrors: settings.mirrors, strategy: settings.prepush.strategy, runner: settings.prepush.runner, concurrency: settings.push.concurrency, planOnly: command === serverCommands.plan, signal, onEvent },
+      { client, compressor, index: LayerIndex.open({ env: context.env }) },
+    );
     // The words too, so every editor shows what the CLI prints.
     return command === serverCommands.plan
       ? { target: result.target, plan: result.plan, text: renderPlan(target, result.plan) }

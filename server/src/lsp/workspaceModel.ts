@@ -120,10 +120,10 @@ export class WorkspaceModel {
     return this.trustedNow;
   }
 
-  /** The user trusted the workspace: start looking things up. (Trust is never revoked without a reload.) */
-  trust(): void {
-    if (this.trustedNow) return;
-    this.trustedNow = true;
+  /** Trust granted (start looking things up) or, at start, withheld. VS Code never revokes it without a reload. */
+  setTrusted(trusted: boolean): void {
+    if (this.trustedNow === trusted) return;
+    this.trustedNow = trusted;
     this.refreshRemote();
     this.options.onChange();
   }
