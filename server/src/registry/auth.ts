@@ -59,6 +59,8 @@ export interface AuthenticatorOptions {
   userAgent?: string;
   clientId?: string;
   now?: () => number;
+  /** How long a token server may take to answer (headers, then body). Default 30 s. */
+  timeoutMs?: number;
 }
 
 export class RegistryAuthenticator {
@@ -172,7 +174,7 @@ export class RegistryAuthenticator {
     try {
       realm = new URL(challenge.realm);
     } catch {
-      throw fail(`the token realm "${challenge.realm}" is not a URL`);
+      throw fail(`the token realm ${JSON.stringify(challenge.realm.slice(0, 80))} is not a URL`);
     }
     if (realm.protocol !== 'https:' && !(isLoopbackRegistry(realm.host) || this.options.insecureAllowed(realm.host))) {
       throw fail(`refused to send credentials to a plain-HTTP token server (${realm.host})`, `add ${realm.host} to insecureRegistries only if you trust the network`, 'INSECURE_REFUSED');
@@ -200,12 +202,18 @@ export class RegistryAuthenticator {
     }
     let res: Dispatcher.ResponseData;
     try {
-      res = await this.options.dispatcher.request({ ...request, headersTimeout: 30_000, bodyTimeout: 30_000 });
+      res = await this.options.dispatcher.request({ ...request, headersTimeout: this.options.timeoutMs ?? 30_000, bodyTimeout: this.options.timeoutMs ?? 30_000 });
     } catch (error) {
       if ((error as { name?: string }).name === 'AbortError') throw error;
       throw fail(`the token server ${realm.host} is unreachable (${(error as { code?: string }).code ?? 'error'})`, 'check the network and retry');
     }
-    const text = await readLimited(res.body, 1024 * 1024);
+    let text: string;
+    try {
+      text = await readLimited(res.body, 1024 * 1024);
+    } catch (error) {
+      if ((error as { name?: string }).name === 'AbortError') throw error;
+      throw fail(`the token server ${realm.host} broke off its answer (${(error as { code?: string }).code ?? 'error'})`, 'check the network and retry');
+    }
     if (res.statusCode === 401 || res.statusCode === 403) {
       const detail = parseRegistryErrorBody(text)[0]?.message;
       throw fail(`credentials rejected by the token server${detail ? ` (${detail})` : ''} (HTTP ${res.statusCode})`, `run "docker login ${registry}"`, 'UNAUTHORIZED');

@@ -252,6 +252,11 @@ export function errorFromTransport(error: unknown, context: { operation: string;
       cause: error,
     });
   }
+  if (name === 'HTTPParserError' || code.startsWith('HPE_') || code === 'UND_ERR_HEADERS_OVERFLOW' || code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH' || code === 'UND_ERR_RES_EXCEEDED_MAX_SIZE') {
+    // The answer is not HTTP a registry speaks: oversized headers, broken framing, lying lengths.
+    const what = code === 'UND_ERR_HEADERS_OVERFLOW' ? 'response headers too large' : (message.split('\n')[0] ?? '').slice(0, 120) || 'malformed response';
+    return new RegistryError({ ...context, code: 'PROTOCOL', problem: `the answer is not valid HTTP (${code || name}: ${what})`, hint: 'the registry or a proxy in front of it is broken; retry later or report it to its operator', cause: error });
+  }
   if (code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'ETIMEDOUT') {
     return new RegistryError({ ...context, code: 'TIMEOUT', problem: `timed out (${code})`, hint: 'check the network, then retry', retryable: true, cause: error });
   }

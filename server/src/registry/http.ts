@@ -47,6 +47,8 @@ export interface RegistryResponse {
   url: URL;
   /** The token server would not grant the actions this request needs. */
   denied?: boolean;
+  /** What the request was, for typed errors raised while its body is read. */
+  context?: { operation: string; registry: string; repository?: string };
 }
 
 const maxRedirects = 10;
@@ -157,13 +159,21 @@ export class RegistryHttp {
       const location = res.headers.location;
       const isRedirect = [301, 302, 303, 307, 308].includes(res.statusCode) && typeof location === 'string';
       if (!isRedirect || (req.method !== 'GET' && req.method !== 'HEAD')) {
-        return { status: res.statusCode, headers: res.headers, body: res.body, url };
+        return { status: res.statusCode, headers: res.headers, body: res.body, url, context: { operation: req.operation, registry: req.registry, repository: req.repository } };
       }
       await res.body.dump();
       if (hop >= maxRedirects) {
         throw new RegistryError({ ...req, code: 'TOO_MANY_REDIRECTS', problem: `more than ${maxRedirects} redirects (last to ${new URL(location, url).host})`, hint: 'the registry or its storage is misconfigured' });
       }
-      const next = new URL(location, url);
+      let next: URL;
+      try {
+        next = new URL(location, url);
+      } catch {
+        next = new URL('invalid:');
+      }
+      if (next.protocol !== 'http:' && next.protocol !== 'https:') {
+        throw new RegistryError({ ...req, code: 'PROTOCOL', problem: `the registry redirected to an unusable location (${JSON.stringify(location.slice(0, 80))})`, hint: 'the registry or a proxy in front of it is misconfigured' });
+      }
       if (next.protocol === 'http:' && url.protocol === 'https:' && !isLoopbackRegistry(next.host) && !this.insecure.has(next.host)) {
         throw new RegistryError({ ...req, code: 'INSECURE_REFUSED', problem: `refused a redirect from HTTPS to plain HTTP (${next.host})`, hint: `add ${next.host} to insecureRegistries only if you trust the network` });
       }
@@ -189,13 +199,19 @@ export class RegistryHttp {
   async readBody(res: RegistryResponse, limit: number): Promise<Buffer> {
     const chunks: Buffer[] = [];
     let size = 0;
-    for await (const chunk of res.body as AsyncIterable<Buffer>) {
-      size += chunk.length;
-      if (size > limit) {
-        res.body.destroy();
-        throw Object.assign(new Error('body too large'), { code: 'BODY_TOO_LARGE', size });
+    try {
+      for await (const chunk of res.body as AsyncIterable<Buffer>) {
+        size += chunk.length;
+        if (size > limit) {
+          res.body.destroy();
+          throw Object.assign(new Error('body too large'), { code: 'BODY_TOO_LARGE', size });
+        }
+        chunks.push(chunk);
       }
-      chunks.push(chunk);
+    } catch (error) {
+      // A body cut short or not valid HTTP framing is a typed error like any transport failure.
+      if ((error as { code?: unknown }).code === 'BODY_TOO_LARGE' || !res.context) throw error;
+      throw errorFromTransport(error, res.context);
     }
     return Buffer.concat(chunks);
   }

@@ -2,14 +2,14 @@
 // Endpoints per the OCI distribution-spec "API" section (end-1..end-13); every byte that comes
 // down is verified against its digest before anyone uses it.
 import { createHash } from 'node:crypto';
-import { pipeline, Transform, type Readable } from 'node:stream';
+import { PassThrough, Transform, type Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { repositoryScope, type Scope } from '../core/authChallenge';
 import { computeDigest, isDigest, parseDigest } from '../core/digest';
 import { MANIFEST_ACCEPT_HEADER, normalizeMediaType, parseManifest, ManifestInvalidError, type ParsedManifest } from '../core/mediaTypes';
 import { RegistryAuthenticator } from './auth';
 import type { CredentialSource } from './credentials';
-import { RegistryError } from './errors';
+import { RegistryError, errorFromTransport } from './errors';
 import { RegistryHttp, type RegistryHttpOptions, type RegistryRequest, type RegistryResponse } from './http';
 
 /** A repository in a registry: `{ registry: '127.0.0.1:5000', repository: 'team/app' }`. */
@@ -55,6 +55,8 @@ export class RegistryClient {
         credentials: options.credentials,
         insecureAllowed: (host) => this.http.isInsecureAllowed(host),
         userAgent: options.userAgent,
+        // A token server that never answers must not outlast the registry's own timeout.
+        timeoutMs: options.headersTimeoutMs === undefined ? undefined : Math.min(options.headersTimeoutMs, 30_000),
       }),
     );
   }
@@ -155,11 +157,13 @@ export class RegistryClient {
     await this.http.expect(res, offset > 0 ? [206] : [200], { ...req, ...repo, operation: 'pull' }, 'BLOB_UNKNOWN');
     const body = res.body as Readable;
     // Ranged reads cannot be verified alone; callers that resume (blobUpload) hash themselves.
-    if (offset > 0 || options.verify === false) return body;
-    const verifier = verifyingStream(digest, options.size, repo);
-    // pipeline (not pipe) so a dropped connection errors the stream the caller reads.
-    pipeline(body, verifier, () => undefined);
-    return verifier;
+    const out = offset > 0 || options.verify === false ? new PassThrough() : verifyingStream(digest, options.size, repo);
+    // A dropped connection or broken framing errors the stream the caller reads, as a typed
+    // error; a caller that stops reading (destroys it) stops the download.
+    body.once('error', (error) => out.destroy(errorFromTransport(error, { operation: 'pull', ...repo })));
+    out.once('close', () => body.destroy());
+    body.pipe(out);
+    return out;
   }
 
   /**
