@@ -1,0 +1,133 @@
+// Medians, ratios against the goals, and the two outputs: a table for people, JSON for machines
+// (exactly {"results":[{"scenario","tool","uplinkBytes","seconds"}],"ratios":{...}}).
+import type { Sample, ScenarioName } from './scenarios';
+import type { LspFigures } from './lsp';
+import { TOOLS } from './tools';
+
+export interface ResultRow {
+  scenario: string;
+  tool: string;
+  uplinkBytes: number | null;
+  seconds: number | null;
+}
+
+export interface Facts {
+  /** Uncompressed bytes of the full push's image. */
+  fullImageBytes: number;
+  /** The throttled uplink, bytes/s. */
+  uplinkBytesPerSecond: number;
+}
+
+type Goal = { max: number } | { min: number };
+
+const GOALS: Record<string, Goal> = {
+  firstPushBytesVsLimit: { max: 1.1 },
+  firstPushTimeVsDocker: { max: 0.2 },
+  fullPushThroughputVsDocker: { min: 1.3 },
+  fullPushThroughputVsSkopeo: { min: 1 },
+  rebuildTimeVsDocker: { max: 1 },
+};
+
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  if (sorted.length === 0) return NaN;
+  return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+const of = (samples: Sample[], scenario: ScenarioName, tool: string) => samples.filter((s) => s.scenario === scenario && s.tool === tool);
+
+/** Median seconds, uplink bytes and uploaded-blob bytes of one tool in one scenario. */
+function medians(samples: Sample[], scenario: ScenarioName, tool: string) {
+  const runs = of(samples, scenario, tool);
+  return {
+    seconds: median(runs.map((s) => s.seconds)),
+    uplinkBytes: median(runs.map((s) => s.uplinkBytes)),
+    uploaded: median(runs.flatMap((s) => (s.uploadedBlobBytes === undefined ? [] : [s.uploadedBlobBytes]))),
+    min: Math.min(...runs.map((s) => s.seconds)),
+    max: Math.max(...runs.map((s) => s.seconds)),
+    runs: runs.length,
+    reused: runs.some((s) => s.reusedFrom !== undefined),
+  };
+}
+
+const SCENARIOS: ScenarioName[] = ['firstPush', 'baseOnlyUpstream', 'fullPush', 'rebuildPush'];
+const LIMITED: ScenarioName[] = ['firstPush', 'baseOnlyUpstream'];
+
+export function resultRows(samples: Sample[], facts: Facts, lsp: LspFigures | undefined): ResultRow[] {
+  const rows: ResultRow[] = [];
+  for (const scenario of SCENARIOS) {
+    for (const tool of TOOLS) {
+      const m = medians(samples, scenario, tool);
+      if (m.runs > 0) rows.push({ scenario, tool, uplinkBytes: m.uplinkBytes, seconds: m.seconds });
+    }
+    if (LIMITED.includes(scenario)) {
+      // The physical limit: only the unique layers (as layerlift compressed them) cross the link.
+      const unique = medians(samples, scenario, 'layerlift').uploaded;
+      if (Number.isFinite(unique)) rows.push({ scenario, tool: 'limit', uplinkBytes: unique, seconds: unique / facts.uplinkBytesPerSecond });
+    }
+  }
+  if (lsp) {
+    for (const [metric, ms] of Object.entries(lsp.results)) {
+      if (metric.endsWith('Ms')) rows.push({ scenario: `languageServer.${metric.replace(/Ms$/, '')}`, tool: 'layerlift', uplinkBytes: null, seconds: ms / 1000 });
+    }
+  }
+  return rows;
+}
+
+export function ratios(samples: Sample[], facts: Facts, lsp: LspFigures | undefined): Record<string, number> {
+  const m = (scenario: ScenarioName, tool: string) => medians(samples, scenario, tool);
+  const throughput = (tool: string) => facts.fullImageBytes / m('fullPush', tool).seconds;
+  const out: Record<string, number> = {
+    firstPushBytesVsLimit: m('firstPush', 'layerlift').uplinkBytes / m('firstPush', 'layerlift').uploaded,
+    firstPushTimeVsDocker: m('firstPush', 'layerlift').seconds / m('firstPush', 'docker').seconds,
+    baseUpstreamBytesVsLimit: m('baseOnlyUpstream', 'layerlift').uplinkBytes / m('baseOnlyUpstream', 'layerlift').uploaded,
+    baseUpstreamTimeVsDocker: m('baseOnlyUpstream', 'layerlift').seconds / m('baseOnlyUpstream', 'docker').seconds,
+    fullPushThroughputVsDocker: throughput('layerlift') / throughput('docker'),
+    fullPushThroughputVsSkopeo: throughput('layerlift') / throughput('skopeo'),
+    rebuildTimeVsDocker: m('rebuildPush', 'layerlift').seconds / m('rebuildPush', 'docker').seconds,
+  };
+  if (lsp) {
+    for (const [metric, value] of Object.entries(lsp.results)) {
+      const goal = lsp.goals[metric];
+      if (goal !== undefined) out[`lsp${metric[0]?.toUpperCase() ?? ''}${metric.slice(1)}VsGoal`] = value / goal;
+    }
+  }
+  // Scenarios left out (--only) have no ratio rather than a NaN.
+  return Object.fromEntries(Object.entries(out).filter(([, value]) => Number.isFinite(value)));
+}
+
+function verdict(name: string, value: number): string {
+  const goal = GOALS[name] ?? (name.startsWith('lsp') ? { max: 1 } : undefined);
+  if (!goal) return 'no goal';
+  const met = 'max' in goal ? value <= goal.max : value >= goal.min;
+  return `${'max' in goal ? `≤ ${goal.max}` : `≥ ${goal.min}`}  ${met ? 'met' : 'MISSED'}`;
+}
+
+const pad = (text: string, width: number) => text.padEnd(width);
+const num = (value: number, digits = 2) => (Number.isFinite(value) ? value.toFixed(digits) : '—');
+
+export function renderTable(samples: Sample[], facts: Facts, lsp: LspFigures | undefined, header: string[]): string {
+  const lines = [...header, ''];
+  lines.push(`${pad('scenario', 18)}${pad('tool', 11)}${'uplink MB'.padStart(11)}${'median s'.padStart(10)}${'  (min–max s)'.padEnd(18)}${'MB/s'.padStart(8)}  runs`);
+  for (const scenario of SCENARIOS) {
+    for (const tool of TOOLS) {
+      const m = medians(samples, scenario, tool);
+      if (m.runs === 0) continue;
+      const mbps = scenario === 'fullPush' ? num(facts.fullImageBytes / 1e6 / m.seconds, 1) : '';
+      const note = m.reused ? 'reused from firstPush' : `${m.runs}`;
+      lines.push(`${pad(scenario, 18)}${pad(tool, 11)}${num(m.uplinkBytes / 1e6).padStart(11)}${num(m.seconds).padStart(10)}${`  (${num(m.min)}–${num(m.max)})`.padEnd(18)}${mbps.padStart(8)}  ${note}`);
+    }
+    if (LIMITED.includes(scenario)) {
+      const unique = medians(samples, scenario, 'layerlift').uploaded;
+      if (Number.isFinite(unique)) lines.push(`${pad(scenario, 18)}${pad('limit', 11)}${num(unique / 1e6).padStart(11)}${num(unique / facts.uplinkBytesPerSecond).padStart(10)}  unique compressed bytes ÷ bandwidth`);
+    }
+  }
+  lines.push('', `${pad('ratio', 34)}${'value'.padStart(8)}  goal`);
+  for (const [name, value] of Object.entries(ratios(samples, facts, lsp))) lines.push(`${pad(name, 34)}${num(value, 3).padStart(8)}  ${verdict(name, value)}`);
+  if (lsp) {
+    lines.push('', 'language server (scripts/bench-lsp.ts)');
+    for (const [metric, value] of Object.entries(lsp.results)) lines.push(`  ${pad(metric, 24)}${num(value).padStart(9)}   goal ≤ ${lsp.goals[metric] ?? '—'}`);
+  }
+  return lines.join('\n');
+}

@@ -1,0 +1,143 @@
+// The push scenarios. Each repetition gets a fresh site (registry + uplink) and runs every tool
+// in a rotated order, each into a repository of its own; see BENCHMARKS.md for why that is fair.
+import { cliPath } from '../../test/integration/runCli';
+import { PASSWORD, startSite, USER, type Bed, type LinkShape, type Site } from './bed';
+import { mirrorBase, type Images } from './images';
+import { push, rotation, type Tool } from './tools';
+
+export type ScenarioName = 'firstPush' | 'baseOnlyUpstream' | 'fullPush' | 'rebuildPush';
+
+/** One tool's run in one repetition. */
+export interface Sample {
+  scenario: ScenarioName;
+  tool: Tool;
+  repetition: number;
+  seconds: number;
+  uplinkBytes: number;
+  /** layerlift: compressed bytes of the layers it uploaded (the unique layers). */
+  uploadedBlobBytes?: number;
+  /** Copied from another scenario's run instead of measured again (--quick). */
+  reusedFrom?: ScenarioName;
+}
+
+export interface RunContext {
+  bed: Bed;
+  images: Images;
+  reps: number;
+  /** The user's uplink in the throttled scenarios. */
+  link: LinkShape;
+  quick: boolean;
+  log(message: string): void;
+}
+
+async function withSite<T>(ctx: RunContext, link: LinkShape, body: (site: Site) => Promise<T>): Promise<T> {
+  const site = await startSite(ctx.bed, link);
+  try {
+    return await body(site);
+  } finally {
+    await site.stop();
+  }
+}
+
+function logSample(ctx: RunContext, sample: Sample): void {
+  ctx.log(`  ${sample.scenario} #${sample.repetition + 1} ${sample.tool}: ${sample.seconds.toFixed(2)} s, ${(sample.uplinkBytes / 1e6).toFixed(2)} MB up`);
+}
+
+/** The app to a fresh repository of a registry that holds the base under library/base. */
+export async function firstPush(ctx: RunContext): Promise<Sample[]> {
+  const samples: Sample[] = [];
+  for (let rep = 0; rep < ctx.reps; rep++) {
+    await withSite(ctx, ctx.link, async (site) => {
+      // The admin's mirror goes in directly, not over the user's uplink.
+      await mirrorBase(ctx.images.base, site.registry.host, { username: USER, password: PASSWORD });
+      for (const tool of rotation(rep)) {
+        const measure = await push(tool, ctx.bed, site, {
+          image: ctx.images.app.tag,
+          repository: `first/${tool}`,
+          tag: '1',
+          layerliftArgs: ['--dockerfile', ctx.images.app.dockerfile],
+          cacheName: `first-${rep}`,
+        });
+        const sample: Sample = { scenario: 'firstPush', tool, repetition: rep, ...measure };
+        logSample(ctx, sample);
+        samples.push(sample);
+      }
+    });
+  }
+  return samples;
+}
+
+/**
+ * The base only upstream; layerlift has a runner pre-push it. The runner stands for a machine
+ * next to the registry: it reaches both registries directly, never through the user's uplink.
+ * docker and skopeo cannot tell this case from firstPush (neither looks for the base anywhere),
+ * so --quick reuses their firstPush runs instead of spending minutes on identical uploads.
+ */
+export async function baseOnlyUpstream(ctx: RunContext, first: Sample[]): Promise<Sample[]> {
+  const samples: Sample[] = [];
+  for (let rep = 0; rep < ctx.reps; rep++) {
+    await withSite(ctx, ctx.link, async (site) => {
+      const direct = `"$(printf %s {target} | sed s/${site.uplink.host}/${site.registry.host}/)"`;
+      const runner = `${process.execPath} ${cliPath} copy {source} ${direct}`;
+      for (const tool of rotation(rep)) {
+        if (ctx.quick && tool !== 'layerlift') {
+          const reused = first.find((s) => s.tool === tool && s.repetition === rep);
+          if (reused) samples.push({ ...reused, scenario: 'baseOnlyUpstream', reusedFrom: 'firstPush' });
+          continue;
+        }
+        const measure = await push(tool, ctx.bed, site, {
+          image: ctx.images.app.tag,
+          repository: `upstream/${tool}`,
+          tag: '1',
+          layerliftArgs: ['--dockerfile', ctx.images.app.dockerfile, '--prepush', 'runner', '--runner', runner],
+          cacheName: `upstream-${rep}`,
+        });
+        const sample: Sample = { scenario: 'baseOnlyUpstream', tool, repetition: rep, ...measure };
+        logSample(ctx, sample);
+        samples.push(sample);
+      }
+    });
+  }
+  return samples;
+}
+
+/** All-new layers over unthrottled loopback: compression and the pipeline bound the speed. */
+export async function fullPush(ctx: RunContext): Promise<Sample[]> {
+  const samples: Sample[] = [];
+  for (let rep = 0; rep < ctx.reps; rep++) {
+    await withSite(ctx, {}, async (site) => {
+      for (const tool of rotation(rep)) {
+        const measure = await push(tool, ctx.bed, site, { image: ctx.images.full.tag, repository: `full/${tool}`, tag: '1', cacheName: `full-${rep}` });
+        const sample: Sample = { scenario: 'fullPush', tool, repetition: rep, ...measure };
+        logSample(ctx, sample);
+        samples.push(sample);
+      }
+    });
+  }
+  return samples;
+}
+
+/**
+ * The app pushed once (untimed, uplink unthrottled to save minutes), then rebuilt with its last
+ * layer changed and pushed again over the throttled uplink (timed): what a developer's second
+ * push costs. Each tool keeps what it learnt from its own first push (docker's layer metadata,
+ * skopeo's blob info cache, layerlift's index and the target's manifest).
+ */
+export async function rebuildPush(ctx: RunContext): Promise<Sample[]> {
+  const samples: Sample[] = [];
+  for (let rep = 0; rep < ctx.reps; rep++) {
+    await withSite(ctx, ctx.link, async (site) => {
+      for (const tool of rotation(rep)) {
+        const request = { repository: `rebuild/${tool}`, tag: '1', layerliftArgs: ['--dockerfile', ctx.images.app.dockerfile], cacheName: `rebuild-${rep}` };
+        site.uplink.set({ throttleBytesPerSecond: null, latencyMs: null });
+        await push(tool, ctx.bed, site, { ...request, image: ctx.images.app.tag });
+        site.uplink.set({ throttleBytesPerSecond: site.bytesPerSecond ?? null, latencyMs: ctx.link.rttMs ?? null });
+        const measure = await push(tool, ctx.bed, site, { ...request, image: ctx.images.rebuilt.tag });
+        const sample: Sample = { scenario: 'rebuildPush', tool, repetition: rep, ...measure };
+        logSample(ctx, sample);
+        samples.push(sample);
+      }
+    });
+  }
+  return samples;
+}

@@ -1,0 +1,73 @@
+// One push by one tool, timed as a user sees it (wall clock of the whole command) and counted at
+// the uplink (every byte the tool sent through the proxy: bodies, headers, HEADs, manifests).
+// All three authenticate against the same token server: docker with `docker login`, layerlift
+// with the Docker config that login wrote, skopeo with --dest-creds.
+import { docker } from '../../test/bed/dockerEngine';
+import { skopeo } from '../../test/bed/fixtures';
+import { runCli } from '../../test/integration/runCli';
+import { cliEnv, PASSWORD, USER, type Bed, type Site } from './bed';
+
+export const TOOLS = ['layerlift', 'docker', 'skopeo'] as const;
+export type Tool = (typeof TOOLS)[number];
+
+export interface PushRequest {
+  /** Local image tag in the engine. */
+  image: string;
+  /** Repository in the site's registry, reached through the uplink. */
+  repository: string;
+  tag: string;
+  /** Extra layerlift flags (--dockerfile, --prepush runner ...). */
+  layerliftArgs?: string[];
+  /** The CLI cache (the local index of earlier pushes) this push may use. */
+  cacheName: string;
+}
+
+export interface PushMeasure {
+  seconds: number;
+  uplinkBytes: number;
+  /** layerlift only: sizes of the blobs it had to upload, from its --json report. */
+  uploadedBlobBytes?: number;
+}
+
+/** Tools in a different order each repetition, so none always runs on a cold or warm disk cache. */
+export function rotation(repetition: number): Tool[] {
+  return TOOLS.map((_, i) => TOOLS[(i + repetition) % TOOLS.length] as Tool);
+}
+
+/** The first line of a failure, without the command line (it may hold credentials). */
+function oneLine(tool: Tool, error: unknown): Error {
+  const text = error instanceof Error ? error.message : String(error);
+  const lines = text.split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.includes(PASSWORD));
+  const detail = lines.find((l) => /error|denied|fail|refused|unauthorized/i.test(l)) ?? lines.at(-1) ?? 'failed';
+  return new Error(`${tool} push failed: ${detail.slice(0, 300)}`);
+}
+
+export async function push(tool: Tool, bed: Bed, site: Site, request: PushRequest): Promise<PushMeasure> {
+  const target = `${site.uplink.host}/${request.repository}:${request.tag}`;
+  // docker push needs the local tag to name the target; tagging is not part of the push.
+  if (tool === 'docker') await docker(bed.engine, ['tag', request.image, target]);
+  site.uplink.resetStats();
+  const started = performance.now();
+  let uploadedBlobBytes: number | undefined;
+  try {
+    if (tool === 'docker') {
+      await docker(bed.engine, ['push', target]);
+    } else if (tool === 'skopeo') {
+      await skopeo([
+        'copy', '--src-daemon-host', bed.engine.host, '--dest-tls-verify=false', '--dest-creds', `${USER}:${PASSWORD}`,
+        `docker-daemon:${request.image}`, `docker://${target}`,
+      ]);
+    } else {
+      const run = await runCli(['push', '--json', ...(request.layerliftArgs ?? []), request.image, target], cliEnv(bed, request.cacheName), { timeoutMs: 900_000 });
+      if (run.code !== 0) throw new Error(run.stderr.trim() || `exit code ${run.code}`);
+      const report = JSON.parse(run.stdout) as { blobs: { size: number; action: string }[] };
+      uploadedBlobBytes = report.blobs.filter((b) => b.action === 'upload').reduce((sum, b) => sum + b.size, 0);
+    }
+  } catch (error) {
+    throw oneLine(tool, error);
+  }
+  const seconds = (performance.now() - started) / 1000;
+  const uplinkBytes = site.uplink.stats().upstreamBytes;
+  if (tool === 'docker') await docker(bed.engine, ['rmi', target]); // untag only: the image stays
+  return { seconds, uplinkBytes, uploadedBlobBytes };
+}
