@@ -1,9 +1,14 @@
-// Palette and code-lens commands. Each one forwards to a server command (`layerlift.server.*`);
-// the server reports work-done progress (shown by VS Code with a Cancel button) and answers with a
-// result or a one-line error, which is all the client turns into UI. Palette ids differ from the
-// server's ids: vscode-languageclient registers the server's ids itself.
+// Palette, editor-title, explorer and code-lens commands. Each forwards to a server command
+// (`layerlift.server.*`) through commandRunner.ts (progress notification with Cancel) and turns
+// the answer into UI: the server's summary line, the plan in the output, one-line errors.
+// Palette ids differ from the server's ids: vscode-languageclient registers the server's itself.
 import * as vscode from 'vscode';
-import { ExecuteCommandRequest, type LanguageClient } from 'vscode-languageclient/node';
+import type { LanguageClient } from 'vscode-languageclient/node';
+import { runServerCommand, type CommandOutcome } from './commandRunner';
+import { isDockerfile, type ActiveDockerfile } from './activeDockerfile';
+import type { BuildTerminal } from './buildTerminal';
+import { layerViewId } from './layerView';
+import { selectTargetImage } from './selectTarget';
 
 const server = {
   plan: 'layerlift.server.plan',
@@ -13,75 +18,99 @@ const server = {
   refresh: 'layerlift.server.refreshRegistryState',
 } as const;
 
-/** What the server answers; `summary` and `text` are worded by the server, as the CLI words them. */
-interface CommandAnswer {
-  target?: string;
-  digest?: string;
-  summary?: string;
-  text?: string;
-  warnings?: string[];
+export interface CommandDeps {
+  client: LanguageClient;
+  log: vscode.LogOutputChannel;
+  active: ActiveDockerfile;
+  terminal: BuildTerminal;
 }
 
-/** The Dockerfile a command is about: its argument (lens, explorer menu), else the active editor. */
-function dockerfileUri(arg: unknown): string | undefined {
-  if (typeof arg === 'string') return arg;
-  if (arg instanceof vscode.Uri) return arg.toString();
-  const active = vscode.window.activeTextEditor?.document;
-  return active && (active.languageId === 'dockerfile' || /Dockerfile|Containerfile/i.test(active.fileName)) ? active.uri.toString() : undefined;
+/** The Dockerfile a command is about: its argument (lens, explorer menu), else the active or last Dockerfile. */
+function dockerfileUri(arg: unknown, active: ActiveDockerfile): vscode.Uri | undefined {
+  if (typeof arg === 'string') return vscode.Uri.parse(arg);
+  if (arg instanceof vscode.Uri) return arg;
+  const document = vscode.window.activeTextEditor?.document;
+  return isDockerfile(document) ? document.uri : active.document;
 }
 
-async function run(client: LanguageClient, command: string, args: unknown[]): Promise<CommandAnswer | undefined> {
-  try {
-    return (await client.sendRequest(ExecuteCommandRequest.type, { command, arguments: args })) as CommandAnswer | undefined;
-  } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    void vscode.window.showErrorMessage(`Layerlift: ${message.split('\n')[0]}`);
-    return undefined;
-  }
-}
+const fileName = (uri: vscode.Uri) => uri.path.slice(uri.path.lastIndexOf('/') + 1);
 
-export function registerCommands(context: vscode.ExtensionContext, client: LanguageClient): void {
-  const needDockerfile = () => void vscode.window.showWarningMessage('Layerlift: open a Dockerfile first (or run the command from its context menu).');
-  const forDockerfile = (action: (uri: string, extra?: unknown) => Promise<void>) => async (arg?: unknown, extra?: unknown) => {
-    const uri = dockerfileUri(arg);
-    if (!uri) return needDockerfile();
-    await action(uri, extra);
+export function registerCommands(context: vscode.ExtensionContext, { client, log, active, terminal }: CommandDeps): void {
+  /** Says what failed in one line; in an untrusted workspace, offers to manage trust. */
+  const failed = async (what: string, outcome: Extract<CommandOutcome, { ok: false }>) => {
+    log.warn(`${what}: ${outcome.message}`);
+    if (outcome.cancelled) return void vscode.window.showInformationMessage(`Layerlift: ${what} cancelled — nothing was changed in the registry's tags.`);
+    if (!vscode.workspace.isTrusted) {
+      const choice = await vscode.window.showWarningMessage(`Layerlift: ${outcome.message}`, 'Manage Workspace Trust');
+      if (choice) await vscode.commands.executeCommand('workbench.trust.manage');
+      return;
+    }
+    void vscode.window.showErrorMessage(`Layerlift: ${outcome.message}`, 'Show Output').then((c) => (c ? log.show(true) : undefined));
   };
 
-  const push = async (uri: string) => {
-    const answer = await run(client, server.push, [uri]);
-    if (!answer?.digest) return;
-    void vscode.window.showInformationMessage(answer.summary ?? `Pushed ${answer.target ?? ''}@${answer.digest}`);
-    for (const warning of answer.warnings ?? []) client.outputChannel.appendLine(`warning: ${warning}`);
+  const build = async (uri: vscode.Uri): Promise<boolean> => {
+    terminal.start(`docker build for ${fileName(uri)} — ${new Date().toLocaleTimeString()}`);
+    const outcome = await runServerCommand(client, `Layerlift: building ${fileName(uri)}`, server.build, [uri.toString()]);
+    if (!outcome.ok) {
+      await failed('build', outcome);
+      return false;
+    }
+    void vscode.window.showInformationMessage(`Layerlift: built ${outcome.answer.image ?? 'the image'}`);
+    return true;
   };
-  const build = async (uri: string) => {
-    const answer = await run(client, server.build, [uri]);
-    if (answer) void vscode.window.showInformationMessage(`Built ${answer.target ?? 'the image'}`);
-    return answer !== undefined;
+  const push = async (uri: vscode.Uri) => {
+    const outcome = await runServerCommand(client, `Layerlift: pushing ${fileName(uri)}`, server.push, [uri.toString()]);
+    if (!outcome.ok) return failed('push', outcome);
+    const summary = outcome.answer.summary ?? `Pushed ${outcome.answer.target ?? ''}@${outcome.answer.digest ?? ''}`;
+    log.info(summary);
+    for (const warning of outcome.answer.warnings ?? []) log.warn(warning);
+    void vscode.window.showInformationMessage(summary);
   };
-  const showPlan = async (uri: string) => {
-    const answer = await run(client, server.plan, [uri]);
-    if (!answer?.text) return;
-    client.outputChannel.appendLine(answer.text);
-    client.outputChannel.show(true);
+  const showPlan = async (uri: vscode.Uri) => {
+    const outcome = await runServerCommand(client, `Layerlift: planning the push of ${fileName(uri)}`, server.plan, [uri.toString()]);
+    if (!outcome.ok) return failed('plan', outcome);
+    if (outcome.answer.text) log.info(`\n${outcome.answer.text}`);
+    log.show(true);
   };
-  const prepush = async (uri: string, stage?: unknown) => {
-    const answer = await run(client, server.prepush, typeof stage === 'number' ? [uri, stage] : [uri]);
-    if (answer) void vscode.window.showInformationMessage(`Layerlift: the base is next to ${answer.target ?? 'the target'}`);
+  const prepush = async (uri: vscode.Uri, stage?: unknown) => {
+    const outcome = await runServerCommand(client, 'Layerlift: pre-pushing the base image', server.prepush, typeof stage === 'number' ? [uri.toString(), stage] : [uri.toString()]);
+    if (!outcome.ok) return failed('pre-push', outcome);
+    void vscode.window.showInformationMessage(`Layerlift: the base is in ${outcome.answer.target ?? 'the target registry'}`);
   };
+  const showLayers = async (uri: vscode.Uri) => {
+    // Open the Dockerfile so the view follows it, then bring the view forward.
+    if (vscode.window.activeTextEditor?.document.uri.toString() !== uri.toString()) await vscode.window.showTextDocument(uri, { preview: false });
+    active.refresh();
+    await vscode.commands.executeCommand(`${layerViewId}.focus`);
+  };
+  const selectTarget = async (uri: vscode.Uri) => {
+    const image = await selectTargetImage(uri);
+    if (image) void vscode.window.showInformationMessage(`Layerlift: ${fileName(uri)} now pushes to ${image}`);
+  };
+
+  const forDockerfile =
+    (action: (uri: vscode.Uri, extra?: unknown) => Promise<unknown>) =>
+    async (arg?: unknown, extra?: unknown): Promise<void> => {
+      const uri = dockerfileUri(arg, active);
+      if (!uri) return void vscode.window.showWarningMessage('Layerlift: open a Dockerfile first (or run the command from its context menu).');
+      await action(uri, extra);
+    };
+  const buildAndPush = async (uri: vscode.Uri) => ((await build(uri)) ? push(uri) : undefined);
 
   const commands: [string, (...args: unknown[]) => unknown][] = [
-    ['layerlift.buildImage', forDockerfile(async (uri) => void (await build(uri)))],
+    ['layerlift.buildImage', forDockerfile(build)],
     ['layerlift.pushImage', forDockerfile(push)],
-    ['layerlift.buildAndPush', forDockerfile(async (uri) => ((await build(uri)) ? push(uri) : undefined))],
+    ['layerlift.buildAndPush', forDockerfile(buildAndPush)],
     ['layerlift.prepushBase', forDockerfile(prepush)],
     ['layerlift.showPushPlan', forDockerfile(showPlan)],
-    ['layerlift.refreshRegistryState', async () => void (await run(client, server.refresh, []))],
-    ['layerlift.showOutput', () => client.outputChannel.show()],
-    // What the server's code lenses invoke (codeLens.ts lensCommands).
+    ['layerlift.showLayers', forDockerfile(showLayers)],
+    ['layerlift.selectTargetImage', forDockerfile(selectTarget)],
+    ['layerlift.refreshRegistryState', async () => void (await client.sendRequest('workspace/executeCommand', { command: server.refresh, arguments: [] }).catch(() => undefined))],
+    ['layerlift.showOutput', () => log.show()],
+    // What the server's code lenses invoke (codeLens.ts lensCommands): the same actions.
     ['layerlift.lens.prepushBase', forDockerfile(prepush)],
-    ['layerlift.lens.buildAndPush', forDockerfile(async (uri) => ((await build(uri)) ? push(uri) : undefined))],
-    ['layerlift.lens.showLayers', forDockerfile(showPlan)],
+    ['layerlift.lens.buildAndPush', forDockerfile(buildAndPush)],
+    ['layerlift.lens.showLayers', forDockerfile(showLayers)],
   ];
   for (const [id, handler] of commands) context.subscriptions.push(vscode.commands.registerCommand(id, handler));
 }

@@ -45,6 +45,16 @@ void describe('documentLayers', () => {
       ],
     );
     assert.deepEqual(layers.totals, { uploadBytes: 900_000, totalBytes: 4_400_000, unknownLayers: 1 });
+    assert.equal(layers.uploadText, '↑ 900 kB of 4.4 MB, 1 layer after a build');
+    assert.deepEqual(
+      final?.rows.map((r) => [r.compressedText, r.bytesText, r.statusText, Math.round(r.share * 100)]),
+      [
+        ['3.0 MB', '—', 'in registry', 100],
+        ['500 kB', '—', 'mountable from registry.example.com/base/alpine', 17],
+        ['~900 kB', '~2.0 MB', 'known after a build', 30],
+        ['—', '—', 'known after a build', 0],
+      ],
+    );
     assert.equal(layers.trusted, true);
   });
 

@@ -24,10 +24,15 @@ test('server/src/analysis imports no I/O, no LSP and no network', () => {
   assert.deepEqual(offending, []);
 });
 
-test('the VS Code client does not import the server, undici or the file system', () => {
+test('the VS Code client does not import the server (but its protocol names), undici or the file system', () => {
   const forbidden = /server\/src|^undici$|^(node:)?(fs|fs\/promises|net|http|https|child_process)$/;
-  const offending = importsOf('client/src').filter((i) => forbidden.test(i.from));
+  const offending = importsOf('client/src').filter((i) => forbidden.test(i.from) && i.from !== '../../server/src/lsp/protocol');
   assert.deepEqual(offending, []);
+});
+
+test('the protocol module the client shares imports nothing', () => {
+  assert.deepEqual(importsOf('server/src/lsp').filter((i) => i.file === 'server/src/lsp/protocol.ts'), []);
+  assert.doesNotMatch(readFileSync(join(root, 'server/src/lsp/protocol.ts'), 'utf8'), /\brequire\(|^import\b/m);
 });
 
 test('the .vsix allowlist ships every bundle esbuild makes', () => {

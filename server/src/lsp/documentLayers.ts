@@ -2,7 +2,7 @@
 // the base's layers from its registry manifest, then each layer-creating instruction — with sizes
 // and where each stands in the target registry. The VS Code layer view and status bar draw this.
 import { familiarReference } from '../core/reference';
-import { shortHex } from '../core/format';
+import { formatBytes, shortHex } from '../core/format';
 import type { DocumentView, LayerView, StageView } from '../analysis/documentView';
 import { stageSummary } from './codeLens';
 import type { DocumentLayers, LayerRegistryStatus, LayerRow, StageLayers } from './protocol';
@@ -16,7 +16,12 @@ export interface DocumentLayersInput {
 
 export function documentLayers({ uri, view, targetProblem, trusted }: DocumentLayersInput): DocumentLayers {
   const stages = view.stages.map((stage) => stageLayers(stage, view));
-  const out: DocumentLayers = { uri, trusted, offline: view.offline, stages, totals: view.totals };
+  const largest = Math.max(1, ...stages.flatMap((s) => s.rows.map((r) => r.compressedBytes ?? 0)));
+  for (const row of stages.flatMap((s) => s.rows)) row.share = (row.compressedBytes ?? 0) / largest;
+  const t = view.totals;
+  const later = t.unknownLayers > 0 ? `, ${t.unknownLayers} layer${t.unknownLayers === 1 ? '' : 's'} after a build` : '';
+  const uploadText = `↑ ${formatBytes(t.uploadBytes)} of ${formatBytes(t.totalBytes)}${later}`;
+  const out: DocumentLayers = { uri, trusted, offline: view.offline, stages, totals: t, uploadText };
   if (view.target) out.target = familiarReference(view.target.ref);
   if (targetProblem) out.targetProblem = targetProblem;
   return out;
@@ -26,6 +31,7 @@ function stageLayers(stage: StageView, view: DocumentView): StageLayers {
   const rows: LayerRow[] = [];
   if (stage.base?.state === 'known') {
     for (const row of stage.base.rows) {
+      const status = stage.inTargetImage ? row.status : 'not-pushed';
       rows.push({
         kind: 'base',
         label: shortHex(row.digest),
@@ -35,8 +41,12 @@ function stageLayers(stage: StageView, view: DocumentView): StageLayers {
         // A registry manifest lists compressed sizes only; the uncompressed size is in no manifest.
         bytes: null,
         basis: 'registry',
-        status: stage.inTargetImage ? row.status : 'not-pushed',
+        status,
         ...(row.mountFrom ? { detail: row.mountFrom } : {}),
+        compressedText: formatBytes(row.compressedBytes),
+        bytesText: '—',
+        statusText: statusText(status, 'registry', row.mountFrom),
+        share: 0,
       });
     }
   }
@@ -60,7 +70,32 @@ function instructionRow(layer: LayerView, view: DocumentView): LayerRow {
     bytes: estimate.bytes,
     basis: estimate.basis,
     status,
+    compressedText: sizeText(estimate.compressedBytes, estimate.basis),
+    bytesText: sizeText(estimate.bytes, estimate.basis),
+    statusText: statusText(status, estimate.basis),
+    share: 0,
   };
+}
+
+function sizeText(bytes: number | null, basis: LayerRow['basis']): string {
+  return bytes === null ? '—' : `${basis === 'context' ? '~' : ''}${formatBytes(bytes)}`;
+}
+
+function statusText(status: LayerRegistryStatus, basis: LayerRow['basis'], mountFrom?: string): string {
+  switch (status) {
+    case 'in-target':
+      return 'in registry';
+    case 'mountable':
+      return `mountable from ${mountFrom ?? 'another repository'}`;
+    case 'upload':
+      return 'will upload';
+    case 'checking':
+      return 'checking…';
+    case 'not-pushed':
+      return 'not in the pushed image';
+    default:
+      return basis === 'registry' ? 'not checked' : basis === 'built' ? 'no target image' : 'known after a build';
+  }
 }
 
 /** `COPY . /app`, `RUN apt-get install -y curl` — one line, at most 80 characters. */

@@ -54,6 +54,13 @@ export interface LayerRow {
   /** For mountable layers: the repository they mount from. */
   detail?: string;
   digest?: string;
+  /** Worded by the server (`~900 kB`, `—`), so every client shows the same figures. */
+  compressedText: string;
+  bytesText: string;
+  /** `in registry`, `mountable from …`, `will upload`, `checking…`, `size known after a build`… */
+  statusText: string;
+  /** This layer's compressed size over the largest layer's in the document, 0–1, for size bars. */
+  share: number;
 }
 
 export interface StageLayers {
@@ -75,4 +82,6 @@ export interface DocumentLayers {
   offline: boolean;
   stages: StageLayers[];
   totals: { uploadBytes: number; totalBytes: number; unknownLayers: number };
+  /** `↑ 2.1 MB of 943 MB` (+ `, 1 layer after a build`): what a push would upload, for a status bar. */
+  uploadText: string;
 }
