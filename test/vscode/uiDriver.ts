@@ -1,0 +1,125 @@
+// What a person sees in the workbench, read through the page: code lens text, a hover, a progress
+// notification (and its Cancel button), a view, the command palette. Each check saves a
+// screenshot. Used by the launcher (at the suite's request) and by the .vsix test.
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Locator, Page } from 'playwright-core';
+import { repoRoot } from './codeServer';
+
+export const artifactsDir = join(repoRoot, 'test-artifacts', 'vscode');
+
+export async function screenshot(page: Page, name: string): Promise<string> {
+  mkdirSync(artifactsDir, { recursive: true });
+  const path = join(artifactsDir, `${name}.png`);
+  await page.screenshot({ path });
+  return path;
+}
+
+async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe().catch(() => undefined);
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+const texts = async (locator: Locator): Promise<string[]> => (await locator.allInnerTexts()).map((t) => t.replace(/\u00a0/g, ' '));
+
+/** The code lenses the editor renders, once one matches `expect`. */
+export async function codeLensTexts(page: Page, expect: RegExp, name: string, timeoutMs = 30_000): Promise<{ texts: string[]; screenshot: string }> {
+  const found = await until(`a code lens matching ${String(expect)}`, timeoutMs, async () => {
+    const all = await texts(page.locator('.monaco-editor .codelens-decoration'));
+    return all.some((t) => expect.test(t)) ? all : undefined;
+  });
+  return { texts: found, screenshot: await screenshot(page, name) };
+}
+
+/** Moves the mouse over `word` on the editor line that starts with `lineStart`; the hover's text. */
+export async function hoverText(page: Page, lineStart: string, word: string, expect: RegExp, name: string): Promise<{ text: string; screenshot: string }> {
+  const line = page.locator('.monaco-editor .view-lines .view-line').filter({ hasText: lineStart }).first();
+  const text = await until(`a hover matching ${String(expect)}`, 30_000, async () => {
+    // The innermost token span holding the word (inlay hints and lenses are separate nodes).
+    const token = line.locator('span').filter({ hasText: word }).last();
+    const box = await token.boundingBox();
+    if (!box) return undefined;
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    await page.waitForTimeout(700); // the editor's hover delay is 300 ms
+    const shown = await texts(page.locator('.monaco-hover:visible'));
+    const match = shown.find((t) => expect.test(t));
+    if (!match) await page.mouse.move(0, 0); // leave and come back: it may have said "checking"
+    return match;
+  });
+  const shot = await screenshot(page, name);
+  await page.mouse.move(0, 0); // else the hover stays up in every later screenshot
+  await page.keyboard.press('Escape');
+  return { text, screenshot: shot };
+}
+
+/** Waits for a progress whose text matches `title`: a notification (which has Cancel when the
+ *  work is cancellable) or the status bar entry VS Code uses for window progress (which has
+ *  none). Screenshots it; with `cancel`, presses Cancel once `beforeCancel` resolved. */
+export async function progress(page: Page, title: RegExp, name: string, options: { cancel?: boolean; beforeCancel?: () => Promise<void> } = {}): Promise<{ where: 'notification' | 'status bar'; text: string; screenshot: string; cancelled: boolean; after: string[] }> {
+  const toast = page.locator('.notification-toast').filter({ hasText: title }).first();
+  const status = page.locator('.statusbar-item').filter({ hasText: title }).first();
+  const where = await until(`a progress matching ${String(title)}`, 60_000, async () => {
+    if (await toast.isVisible()) return 'notification' as const;
+    if (await status.isVisible()) return 'status bar' as const;
+    return undefined;
+  });
+  const shown = where === 'notification' ? toast : status;
+  const cancel = where === 'notification' ? toast.getByRole('button', { name: 'Cancel' }) : undefined;
+  if (options.cancel && cancel) await options.beforeCancel?.();
+  const text = (await shown.innerText()).replace(/\u00a0/g, ' ').trim();
+  const shot = await screenshot(page, name);
+  if (!options.cancel || !cancel || (await cancel.count()) === 0) return { where, text, screenshot: shot, cancelled: false, after: [] };
+  await toast.hover(); // a hovered toast is never auto-hidden
+  await cancel.click();
+  await toast.waitFor({ state: 'hidden', timeout: 30_000 });
+  await page.waitForTimeout(1000); // the command's own answer (an error notification) follows
+  return { where, text, screenshot: shot, cancelled: true, after: await notifications(page) };
+}
+
+/** The texts of the notifications on screen. */
+export async function notifications(page: Page): Promise<string[]> {
+  return texts(page.locator('.notification-toast .notification-list-item-message'));
+}
+
+/** The pane of a view (its header's title), expanded; its body text. */
+export async function viewText(page: Page, title: string, expect: RegExp, name: string): Promise<{ text: string; screenshot: string }> {
+  const pane = page.locator('.pane').filter({ has: page.locator('.pane-header', { hasText: title }) }).first();
+  await pane.waitFor({ state: 'visible', timeout: 30_000 });
+  const text = await until(`the "${title}" view to show ${String(expect)}`, 30_000, async () => {
+    const body = (await pane.locator('.pane-body').innerText()).replace(/\u00a0/g, ' ');
+    return expect.test(body) ? body : undefined;
+  });
+  return { text, screenshot: await screenshot(page, name) };
+}
+
+/** F1, type `filter`: the command palette's entries. */
+export async function paletteEntries(page: Page, filter: string, name: string, expectCount: number): Promise<{ entries: string[]; screenshot: string }> {
+  await page.keyboard.press('F1');
+  const input = page.locator('.quick-input-widget .quick-input-box input');
+  await input.waitFor({ state: 'visible', timeout: 15_000 });
+  await input.fill(`>${filter}`);
+  const entries = await until(`${expectCount} palette entries for "${filter}"`, 15_000, async () => {
+    const rows = await Promise.all((await page.locator('.quick-input-widget .monaco-list-row').all()).map(async (row) => (await row.getAttribute('aria-label')) ?? ''));
+    return rows.length >= expectCount ? rows : undefined;
+  });
+  const shot = await screenshot(page, name);
+  await page.keyboard.press('Escape');
+  return { entries, screenshot: shot };
+}
+
+/** Ctrl+P, the file's name, Enter: opens it in the editor. */
+export async function quickOpen(page: Page, fileName: string): Promise<void> {
+  await page.locator('.monaco-workbench').waitFor({ state: 'visible', timeout: 60_000 });
+  await page.keyboard.press('Control+P');
+  const input = page.locator('.quick-input-widget .quick-input-box input');
+  await input.waitFor({ state: 'visible', timeout: 15_000 });
+  await input.fill(fileName);
+  await page.locator('.quick-input-widget .monaco-list-row').filter({ hasText: fileName }).first().waitFor({ timeout: 15_000 });
+  await page.keyboard.press('Enter');
+  await page.locator('.monaco-editor .view-lines').first().waitFor({ state: 'visible', timeout: 15_000 });
+}
