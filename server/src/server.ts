@@ -184,7 +184,7 @@ connection.onExecuteCommand(async ({ command, arguments: args, workDoneToken }, 
         log(text);
         void connection.sendNotification(buildOutputNotification, { uri, text: redact(text) }).catch(() => undefined);
       },
-      askCredentials: initOptions.credentialsPrompt ? async (registry) => (await editorCredentials(registry, true)) !== undefined : undefined,
+      askCredentials: initOptions.credentialsPrompt ? (registry) => editorCredentials(registry, true) : undefined,
     });
   } catch (error) {
     // One line, as everywhere: the client shows it as is.

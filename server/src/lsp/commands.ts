@@ -21,6 +21,7 @@ import { prepushBase } from '../push/prepush';
 import { pushProgressEvent, renderPlan, summaryLine } from '../push/report';
 import { RegistryClient } from '../registry/registryClient';
 import { RegistryError } from '../registry/errors';
+import { chainCredentials, staticCredentials, type Credential, type CredentialSource } from '../registry/credentials';
 import { engineEnvironment } from '../analysis/settings';
 import { runBuilder } from '../push/builder';
 import type { DocumentSettings, WorkspaceModel } from './workspaceModel';
@@ -44,9 +45,9 @@ export interface CommandContext {
   buildOutput?: (text: string) => void;
   /**
    * A registry refused us and Docker has no credentials for it: ask the user (the editor keeps
-   * the answer). Resolves true when there are new credentials to try.
+   * the answer). Resolves to the login to try, or undefined when the user gave none.
    */
-  askCredentials?: (registry: string) => Promise<boolean>;
+  askCredentials?: (registry: string) => Promise<Credential | undefined>;
 }
 
 export class CommandError extends Error {
@@ -61,12 +62,13 @@ export async function runServerCommand(command: string, args: unknown[], context
     // 401 without usable credentials: like `docker login`, then the same command once more.
     // Re-running is safe: blobs already sent are skipped, and the tag only moved if it succeeded.
     if (!(error instanceof RegistryError) || error.code !== 'UNAUTHORIZED' || !context.askCredentials) throw error;
-    if (!(await context.askCredentials(error.registry))) throw error;
-    return await runOnce(command, args, context);
+    const login = await context.askCredentials(error.registry);
+    if (!login) throw error;
+    return await runOnce(command, args, context, staticCredentials({ [error.registry]: login }));
   }
 }
 
-async function runOnce(command: string, args: unknown[], context: CommandContext): Promise<unknown> {
+async function runOnce(command: string, args: unknown[], context: CommandContext, entered?: CredentialSource): Promise<unknown> {
   const uri = typeof args[0] === 'string' ? args[0] : undefined;
   if (!uri) throw new CommandError(`${command}: the first argument must be the Dockerfile's URI`);
   await context.workspace.loadSettings(uri);
@@ -83,7 +85,8 @@ async function runOnce(command: string, args: unknown[], context: CommandContext
   const env = engineEnvironment(settings, context.env);
   // A client of the command's own: push-grade retries, and credentials read afresh (the user may
   // just have entered some). The editor's background client keeps its quick-retry policy.
-  const client = new RegistryClient({ credentials: context.workspace.credentials(), insecureRegistries: settings.insecureRegistries, userAgent: 'layerlift-language-server/0.1' });
+  const credentials = entered ? chainCredentials(entered, context.workspace.credentials()) : context.workspace.credentials();
+  const client = new RegistryClient({ credentials, insecureRegistries: settings.insecureRegistries, userAgent: 'layerlift-language-server/0.1' });
   try {
     return await runWithClient(command, args, context, { doc, path: doc.path, target, platform, signal, env, client });
   } finally {

@@ -111,7 +111,7 @@ export class RegistryAuthenticator {
    * token for the merged scopes, or with Basic credentials. "denied" means the token server
    * already told us (in the token's access claim) that these actions will not be granted.
    */
-  async handleChallenge(registry: string, header: string | undefined, scopes: Scope[], attempt: number, signal?: AbortSignal): Promise<'retry' | 'denied' | 'give-up'> {
+  async handleChallenge(registry: string, header: string | undefined, scopes: Scope[], attempt: number, signal?: AbortSignal, sentAuthorization?: string): Promise<'retry' | 'denied' | 'give-up'> {
     if (!header) return 'give-up';
     const challenges = parseAuthChallenges(header);
     const bearer = challenges.find((c) => c.scheme === 'bearer');
@@ -132,7 +132,9 @@ export class RegistryAuthenticator {
       return token.granted && !scopesCover(token.granted, wanted) ? 'denied' : 'retry';
     }
     if (basic) {
-      if (attempt > 0 || state.challenge?.scheme === 'basic') return 'give-up';
+      // Refused although Basic credentials went with the request: they are wrong. A request sent
+      // before the first challenge was learnt (concurrent first requests) deserves its retry.
+      if (attempt > 0 || sentAuthorization?.startsWith('Basic ')) return 'give-up';
       state.challenge = { scheme: 'basic' };
       const credential = await this.credential(registry);
       return credential?.username !== undefined && credential.password !== undefined ? 'retry' : 'give-up';

@@ -122,7 +122,7 @@ export class RegistryHttp {
       const res = await this.send(req, authorization);
       if ((res.status === 401 || res.status === 403) && this.authenticator && replayable && challenged < 2) {
         const header = res.headers['www-authenticate'];
-        const verdict = await this.authenticator.handleChallenge(req.registry, Array.isArray(header) ? header.join(', ') : header, req.scopes, challenged, req.signal);
+        const verdict = await this.authenticator.handleChallenge(req.registry, Array.isArray(header) ? header.join(', ') : header, req.scopes, challenged, req.signal, authorization);
         if (verdict === 'retry') {
           challenged++;
           await res.body.dump();
