@@ -203,6 +203,22 @@ void describe('fault proxy in front of a counting server', () => {
     assert.ok(Date.now() - started >= 195);
   });
 
+  void test('latency is a round trip per request: concurrent requests wait side by side, and it can be cleared', async () => {
+    // The push benchmark models a 20 ms RTT with it: parallel HEADs must not queue behind each other.
+    fresh();
+    proxy.set({ latencyMs: 300 });
+    let started = Date.now();
+    const statuses = await Promise.all(Array.from({ length: 5 }, async (_, i) => (await fetch(`${proxy.url}/rtt-${i}`)).status));
+    const elapsed = Date.now() - started;
+    assert.deepEqual(statuses, [200, 200, 200, 200, 200]);
+    assert.ok(elapsed >= 295 && elapsed < 1200, `5 concurrent requests took ${elapsed} ms`);
+    assert.ok(proxy.requests().every((r) => r.durationMs >= 295));
+    proxy.set({ latencyMs: null });
+    started = Date.now();
+    assert.equal((await fetch(`${proxy.url}/fast`)).status, 200);
+    assert.ok(Date.now() - started < 250);
+  });
+
   void test('dropNext closes the connection without an answer', async () => {
     fresh();
     proxy.set({ dropNext: { count: 1, match: { path: /^\/gone/ } } });
