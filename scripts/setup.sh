@@ -25,3 +25,6 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   echo "setup: installing npm dependencies"
   npm ci --no-audit --no-fund --loglevel=error
 fi
+
+# code-server, its Node 24 and Chromium, for the extension's tests inside a real VS Code.
+bash scripts/setup-code-server.sh

@@ -1,10 +1,11 @@
 // Runs the test suites with node's test runner (TypeScript through tsx).
-// Usage: node test/run.mjs [unit|integration|bed ...]   (default: all suites)
+// Usage: node test/run.mjs [unit|integration|bed|vscode ...]   (default: all suites)
+// vscode: the extension inside a real VS Code (code-server; scripts/setup-code-server.sh)
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
-const all = ['unit', 'bed', 'integration'];
+const all = ['unit', 'bed', 'integration', 'vscode'];
 const suites = process.argv.slice(2).length > 0 ? process.argv.slice(2) : all;
 
 function findTests(dir) {

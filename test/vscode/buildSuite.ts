@@ -10,8 +10,9 @@ export const suiteEntry = join(suiteDir, 'index.js');
 
 export async function buildSuite(): Promise<void> {
   await build({
-    // Two bundles: Mocha must have set up describe/it before the tests file is loaded.
-    entryPoints: { index: join(repoRoot, 'test/vscode/suite/index.ts'), 'extension.test': join(repoRoot, 'test/vscode/suite/extension.test.ts') },
+    // Two bundles: Mocha must have set up describe/it before the tests file is loaded. Not
+    // *.test.ts: test/run.mjs would run that under node:test, outside any editor.
+    entryPoints: { index: join(repoRoot, 'test/vscode/suite/index.ts'), 'extension.suite': join(repoRoot, 'test/vscode/suite/extension.suite.ts') },
     outdir: suiteDir,
     bundle: true,
     platform: 'node',

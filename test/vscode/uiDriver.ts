@@ -57,33 +57,44 @@ export async function hoverText(page: Page, lineStart: string, word: string, exp
   return { text, screenshot: shot };
 }
 
-/** Waits for a progress whose text matches `title`: a notification (which has Cancel when the
- *  work is cancellable) or the status bar entry VS Code uses for window progress (which has
- *  none). Screenshots it; with `cancel`, presses Cancel once `beforeCancel` resolved. */
-export async function progress(page: Page, title: RegExp, name: string, options: { cancel?: boolean; beforeCancel?: () => Promise<void> } = {}): Promise<{ where: 'notification' | 'status bar'; text: string; screenshot: string; cancelled: boolean; after: string[] }> {
+/** Waits for a progress notification whose text matches `title`, screenshots it and, with
+ *  `cancel`, presses its Cancel button once `beforeCancel` resolved. In test runs
+ *  (enable-smoke-test-driver) the workbench shows no toasts at all: a notification then lives in
+ *  the notification center, and the status bar carries its progress — a click there opens the
+ *  center, as a user would when a toast is hidden. */
+export async function progress(page: Page, title: RegExp, name: string, options: { cancel?: boolean; beforeCancel?: () => Promise<void> } = {}): Promise<{ where: 'toast' | 'notification center'; text: string; screenshot: string; cancelled: boolean; after: string[] }> {
   const toast = page.locator('.notification-toast').filter({ hasText: title }).first();
   const status = page.locator('.statusbar-item').filter({ hasText: title }).first();
   const where = await until(`a progress matching ${String(title)}`, 60_000, async () => {
-    if (await toast.isVisible()) return 'notification' as const;
-    if (await status.isVisible()) return 'status bar' as const;
+    if (await toast.isVisible()) return 'toast' as const;
+    if (await status.isVisible()) return 'notification center' as const;
     return undefined;
   });
-  const shown = where === 'notification' ? toast : status;
-  const cancel = where === 'notification' ? toast.getByRole('button', { name: 'Cancel' }) : undefined;
-  if (options.cancel && cancel) await options.beforeCancel?.();
+  let shown = toast;
+  if (where === 'notification center') {
+    await status.click();
+    shown = page.locator('.notifications-center .notification-list-item').filter({ hasText: title }).first();
+    await shown.waitFor({ state: 'visible', timeout: 15_000 });
+  }
+  const cancel = shown.getByRole('button', { name: 'Cancel' });
+  const cancellable = (await cancel.count()) > 0;
+  if (options.cancel && cancellable) await options.beforeCancel?.();
   const text = (await shown.innerText()).replace(/\u00a0/g, ' ').trim();
   const shot = await screenshot(page, name);
-  if (!options.cancel || !cancel || (await cancel.count()) === 0) return { where, text, screenshot: shot, cancelled: false, after: [] };
-  await toast.hover(); // a hovered toast is never auto-hidden
+  if (!options.cancel || !cancellable) return { where, text, screenshot: shot, cancelled: false, after: [] };
+  await shown.hover(); // a hovered toast is never auto-hidden
   await cancel.click();
-  await toast.waitFor({ state: 'hidden', timeout: 30_000 });
-  await page.waitForTimeout(1000); // the command's own answer (an error notification) follows
-  return { where, text, screenshot: shot, cancelled: true, after: await notifications(page) };
+  await shown.waitFor({ state: 'hidden', timeout: 30_000 });
+  await page.waitForTimeout(1000); // the command's own answer (a notification) follows
+  const after = await notifications(page);
+  await screenshot(page, `${name}-cancelled`);
+  if (where === 'notification center') await page.keyboard.press('Escape'); // close the center
+  return { where, text, screenshot: shot, cancelled: true, after };
 }
 
-/** The texts of the notifications on screen. */
+/** The texts of the notifications: toasts and the notification center's list. */
 export async function notifications(page: Page): Promise<string[]> {
-  return texts(page.locator('.notification-toast .notification-list-item-message'));
+  return texts(page.locator('.notification-list-item .notification-list-item-message'));
 }
 
 /** The pane of a view (its header's title), expanded; its body text. */

@@ -18,7 +18,7 @@ export interface TestResult {
 export function run(): Promise<void> {
   const grep = process.env.LAYERLIFT_VSCODE_GREP;
   const mocha = new Mocha({ ui: 'bdd', color: false, reporter: 'spec', timeout: 90_000, ...(grep ? { grep } : {}) });
-  mocha.addFile(join(__dirname, 'extension.test.js'));
+  mocha.addFile(join(__dirname, 'extension.suite.js'));
   const results: TestResult[] = [];
   return new Promise((resolve, reject) => {
     const runner = mocha.run((failures) => {

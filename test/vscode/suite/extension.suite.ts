@@ -147,9 +147,9 @@ describe('Layerlift in VS Code', () => {
     needDriver(this, facts);
     assert.ok(watched, 'the previous test watched a push');
     assert.ok(watched.before, 'a push before it left a tag to protect');
-    // vscode-languageclient shows progress the server creates in the status bar
-    // (ProgressLocation.Window), which has no Cancel; only the client can offer one.
-    if (!watched.cancelled) skipBecause(this, `the push progress is in the ${watched.where} without a Cancel button ("${watched.text}") — needs the client to show it as a cancellable notification`);
+    // Progress the server creates is shown by vscode-languageclient in the status bar only
+    // (ProgressLocation.Window, no Cancel): a Cancel needs the client's own notification.
+    if (!watched.cancelled) skipBecause(this, `the push progress (${watched.where}: "${watched.text}") has no Cancel button — the client must show it as a cancellable notification`);
     assert.ok(watched.sent < watched.bigBytes, `stopped mid-way: ${watched.sent} of ${watched.bigBytes} bytes sent`);
     assert.equal(await registryDigest(facts, facts.target.repository, facts.target.tag), watched.before, 'the tag still points at the previous push');
     assert.ok(watched.after.some((text) => /cancel/i.test(text)), `a notification says the push was cancelled: ${JSON.stringify(watched.after)}`);
