@@ -76,10 +76,15 @@ function* pieces(chunk: Buffer, throttled: boolean): Generator<Buffer> {
 
 /** Writes and waits for the data to be handed to the socket (or buffered below the mark). */
 async function write(stream: NodeJS.WritableStream, data: Buffer, flush = false): Promise<void> {
+  // A destroyed stream never drains: waiting for it would hold the client's request forever.
+  if ((stream as unknown as { destroyed?: boolean }).destroyed) throw new Error('the stream is gone');
   if (flush) {
     await new Promise<void>((resolve) => stream.write(data, () => resolve()));
   } else if (!stream.write(data)) {
-    await once(stream as unknown as NodeJS.EventEmitter, 'drain');
+    // A peer that closes instead of reading on (a registry answering early) ends the wait too.
+    const emitter = stream as unknown as NodeJS.EventEmitter;
+    await Promise.race([once(emitter, 'drain'), once(emitter, 'close')]);
+    if ((stream as unknown as { destroyed?: boolean }).destroyed) throw new Error('the stream is gone');
   }
 }
 
@@ -168,7 +173,8 @@ export async function startFaultProxy(targetUrl: string): Promise<FaultProxy> {
       record.fault ??= reason;
       if (!res.headersSent && !socket.destroyed) {
         const body = registryErrorBody(502);
-        res.writeHead(502, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+        // Like nginx, close the connection: the rest of the request body is never read.
+        res.writeHead(502, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), connection: 'close' });
         res.end(body);
       } else socket.destroy();
     };
