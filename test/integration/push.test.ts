@@ -5,7 +5,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { cp, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { startRegistry, type Registry } from '../bed/registry';
@@ -200,6 +200,27 @@ describe('layerlift push', () => {
     } finally {
       await client.close();
     }
+  });
+
+  test('several new layers are spooled and compressed side by side: they pull back byte for byte, no scratch left', async () => {
+    const context = join(work.path, 'layers');
+    await mkdir(context, { recursive: true });
+    const files = [randomBytes(3_000_000), Buffer.from('text line\n'.repeat(400_000)), randomBytes(1_500_000)];
+    for (const [i, data] of files.entries()) await writeFile(join(context, `f${i}.bin`), data);
+    await writeFile(join(context, 'Dockerfile'), `FROM ${baseRef}\n${files.map((_, i) => `COPY f${i}.bin /data/f${i}.bin`).join('\n')}\n`);
+    const target = `${uplink.host}/team/layers:1`;
+    await buildImage(engine, context, target);
+    const push = await runCli(['push', '--json', target], env, { timeoutMs: 300_000 });
+    assert.equal(push.code, 0, push.stderr);
+    const result = JSON.parse(push.stdout) as { blobs: { action: string }[] };
+    assert.deepEqual(result.blobs.slice(-files.length).map((b) => b.action), files.map(() => 'upload'));
+    const scratch = await readdir(join(env.XDG_CACHE_HOME as string, 'layerlift', 'layers')).catch(() => []);
+    assert.deepEqual(scratch, [], 'push scratch directories are removed');
+    await docker(engine, ['rmi', '-f', target]);
+    await docker(engine, ['pull', target]);
+    const { stdout } = await docker(engine, ['run', '--rm', '--network', 'none', target, 'sh', '-c', 'sha256sum /data/f0.bin /data/f1.bin /data/f2.bin']);
+    const sums = files.map((data) => createHash('sha256').update(data).digest('hex'));
+    assert.deepEqual(stdout.trim().split('\n').map((line) => line.split(/\s+/)[0]), sums);
   });
 
   test('layerlift build --push: the builder runs, the base is pre-pushed meanwhile, then a layer-aware push', async () => {

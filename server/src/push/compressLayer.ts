@@ -201,6 +201,16 @@ export class LayerCompressor {
     this.directory = options.directory;
   }
 
+  /** Where compressed blobs go; also room for the push's other scratch files. */
+  get outputDirectory(): string {
+    return this.directory;
+  }
+
+  /** Layers compressed at once at most. */
+  get workers(): number {
+    return this.maxWorkers;
+  }
+
   get mediaType(): CompressedMediaType {
     return this.compression === 'zstd' ? OCI_LAYER_TAR_ZSTD : OCI_LAYER_TAR_GZIP;
   }

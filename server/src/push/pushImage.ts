@@ -1,9 +1,11 @@
 // A layer-aware push: plan, pre-push the base where it pays, then send only what the target
 // lacks — mounts first, uploads of compressed layers (resumable), the config, and the manifest
 // last, so a failed or cancelled push never moves the tag.
-import { createReadStream } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { formatReference, withDigest, type ImageReference } from '../core/reference';
 import { RegistryError } from '../registry/errors';
 import { DOCKER_IMAGE_CONFIG, DOCKER_LAYER_TAR_GZIP, DOCKER_MANIFEST_V2, OCI_IMAGE_CONFIG, OCI_IMAGE_MANIFEST, OCI_LAYER_TAR_GZIP } from '../core/mediaTypes';
@@ -241,16 +243,35 @@ async function sendBlobs(image: LocalImage, plan: PushPlan, options: PushOptions
   // Compressed files live in a directory of this push's own: another push of the same layer
   // (CI pushing to two registries at once) never deletes a file this one still reads.
   const files: CompressedLayer[] = [];
+  // Layers stream out of the source one after the other (an engine export is one tar), so a layer
+  // compressed as it streams holds up the next and only one worker is ever busy. With several
+  // layers to compress, each is spooled (uncompressed, at read speed) into the push's scratch
+  // directory and compressed from there, as many at once as the compressor has workers. Disk
+  // use peaks at the unique layers' size; each spool file goes once its layer is compressed.
+  const spool = toCompress.size > 1 && compressor.workers > 1;
+  const spooled: string[] = [];
+  const compressAndSend = async (diffId: string, tar: Readable) => {
+    const layer = await compressor.compress(diffId, tar, signal);
+    files.push(layer);
+    await send(diffId, layer, (offset) => Promise.resolve(createReadStream(layer.path, { start: offset })));
+  };
   try {
     if (toCompress.size > 0) {
       await image
         .readLayers(
           toCompress,
           async (diffId, tar) => {
-            const layer = await compressor.compress(diffId, tar, signal);
-            files.push(layer);
-            // Upload while the next layer compresses.
-            track(send(diffId, layer, (offset) => Promise.resolve(createReadStream(layer.path, { start: offset }))));
+            if (!spool) {
+              const layer = await compressor.compress(diffId, tar, signal);
+              files.push(layer);
+              // Upload while the next layer compresses.
+              track(send(diffId, layer, (offset) => Promise.resolve(createReadStream(layer.path, { start: offset }))));
+              return;
+            }
+            const path = join(compressor.outputDirectory, `spool-${spooled.length}.tar`);
+            spooled.push(path);
+            await pipeline(tar, createWriteStream(path), { signal });
+            track(compressAndSend(diffId, createReadStream(path)).finally(() => rm(path, { force: true })));
           },
           signal,
         )
@@ -262,7 +283,7 @@ async function sendBlobs(image: LocalImage, plan: PushPlan, options: PushOptions
     if (firstError !== undefined) throw firstError;
   } finally {
     await Promise.allSettled(sending);
-    await Promise.all(files.map((f) => rm(f.path, { force: true })));
+    await Promise.all([...files.map((f) => f.path), ...spooled].map((path) => rm(path, { force: true })));
   }
   const missing = results.findIndex((r) => r === undefined);
   if (missing >= 0 || results.length !== image.layers.length) throw new Error(`internal error: layer ${missing} of ${image.description} has no blob to reference`);
