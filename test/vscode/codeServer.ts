@@ -2,11 +2,12 @@
 // it: the one place that knows how, shared by the extension tests, the .vsix test and the demo.
 // Installed by scripts/setup-code-server.sh; see docs/code-server-test-harness.md for why each
 // flag is here.
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
+import { promisify } from 'node:util';
 import { chromium, type Browser } from 'playwright-core';
 
 export const repoRoot = resolve(__dirname, '..', '..');
@@ -143,6 +144,14 @@ async function stopGroup(pid: number | undefined): Promise<void> {
   }
   for (let i = 0; i < 50 && alive(); i++) await delay(100);
   if (alive()) process.kill(-pid, 'SIGKILL');
+}
+
+/** `npm run package`: the production build and `layerlift.vsix` in the repository root. */
+export async function packageExtension(): Promise<string> {
+  await promisify(execFile)('npm', ['run', '-s', 'package'], { cwd: repoRoot, timeout: 300_000 }).catch((error: Error & { stderr?: string }) => {
+    throw new Error(`npm run package failed: ${(error.stderr ?? error.message).trim().split('\n').at(-1) ?? ''}`);
+  });
+  return join(repoRoot, 'layerlift.vsix');
 }
 
 /** `code-server --install-extension VSIX` into `extensionsDir`, as a user would install it. */

@@ -6,8 +6,8 @@ import { randomBytes } from 'node:crypto';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
-import { formatBytes, shortHex } from '../../../server/src/core/format';
-import { bedFacts, type BedFacts } from './facts';
+import { shortHex } from '../../../server/src/core/format';
+import { bedFacts, expectedLens, type BedFacts } from './facts';
 import { engineImageId, escapeRegExp, needDriver, needEngine, registryDigest, registryManifest, ui, until, within } from './helpers';
 import { skipBecause } from './skip';
 
@@ -20,12 +20,6 @@ interface Contributes {
   views?: Record<string, { id: string; name: string }[]>;
 }
 const contributes = () => (vscode.extensions.getExtension(EXTENSION_ID)?.packageJSON as { contributes?: Contributes }).contributes ?? {};
-
-/** What the FROM lens says once the registry was read (server/src/lsp/codeLens.ts stageSummary). */
-function expectedLens(): string {
-  const n = facts.base.digests.length;
-  return `${facts.base.ref} · ${n} layers · ${formatBytes(facts.base.bytes)} · 0/${n} in ${facts.host}/${facts.target.repository}, ${n} mountable`;
-}
 
 async function fromLens(): Promise<string> {
   return until('the FROM code lens to leave "checking"', 30_000, async () => {
@@ -65,7 +59,7 @@ describe('Layerlift in VS Code', () => {
   });
 
   it('the FROM code lens shows the base layers, their size and what the target registry holds', async () => {
-    assert.equal(await fromLens(), expectedLens());
+    assert.equal(await fromLens(), expectedLens(facts));
   });
 
   it('hovering the base shows the layer table and the target registry', async () => {
@@ -81,8 +75,8 @@ describe('Layerlift in VS Code', () => {
 
   it('UI: the code lens is shown above the FROM line', async function () {
     needDriver(this, facts);
-    const seen = await ui<{ texts: string[] }>(facts, 'lens', { expect: escapeRegExp(expectedLens()), name: 'lens' });
-    assert.ok(seen.texts.some((t) => t.includes(expectedLens())), seen.texts.join(' | '));
+    const seen = await ui<{ texts: string[] }>(facts, 'lens', { expect: escapeRegExp(expectedLens(facts)), name: 'lens' });
+    assert.ok(seen.texts.some((t) => t.includes(expectedLens(facts))), seen.texts.join(' | '));
   });
 
   it('UI: hovering the base image shows the layer table', async function () {

@@ -1,5 +1,6 @@
 // What the launcher tells the in-editor suite about the test bed, through one environment variable
 // of the editor's process (the extension host and the language server inherit it).
+import { formatBytes } from '../../../server/src/core/format';
 export const FACTS_ENV = 'LAYERLIFT_VSCODE_BED';
 
 export interface BedFacts {
@@ -28,4 +29,11 @@ export function bedFacts(): BedFacts {
   const text = process.env[FACTS_ENV];
   if (!text) throw new Error(`${FACTS_ENV} is not set: run the suite through test/vscode/launcher.ts or npm run test:electron`);
   return JSON.parse(text) as BedFacts;
+}
+
+/** What the FROM lens says once the registry was read (server/src/lsp/codeLens.ts stageSummary):
+ *  nothing of the base is in the target repository yet, all of it can be mounted. */
+export function expectedLens(facts: BedFacts): string {
+  const n = facts.base.digests.length;
+  return `${facts.base.ref} · ${n} layers · ${formatBytes(facts.base.bytes)} · 0/${n} in ${facts.host}/${facts.target.repository}, ${n} mountable`;
 }
