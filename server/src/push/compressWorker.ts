@@ -79,8 +79,12 @@ interface ZstdZlib {
   constants: Record<string, number>;
 }
 
+/** zlib's output buffer. Its 16 KiB default costs a thread-pool round trip per 16 KiB of output;
+ *  128 KiB made compression ~10 % faster here. The bytes written do not depend on it. */
+const OUTPUT_CHUNK = 128 * 1024;
+
 function createCompressor(compression: Compression, level: number): Transform {
-  if (compression === 'gzip') return zlib.createGzip({ level });
+  if (compression === 'gzip') return zlib.createGzip({ level, chunkSize: OUTPUT_CHUNK });
   const z = zlib as unknown as ZstdZlib;
   if (typeof z.createZstdCompress !== 'function') throw new Error('zstd is not supported by this Node.js');
   // ZSTD_c_compressionLevel is 100 in zstd.h.
