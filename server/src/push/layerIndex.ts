@@ -86,8 +86,10 @@ const MAX_REPOSITORIES_PER_BLOB = 32;
 /** A file this many times the byte bound is not read at all (it is moved aside). */
 const OVERSIZE_FACTOR = 4;
 
-/** $XDG_CACHE_HOME/layerlift (an absolute XDG_CACHE_HOME only, as the spec says), else ~/.cache/layerlift. */
+/** $LAYERLIFT_CACHE, else $XDG_CACHE_HOME/layerlift (absolute paths only, as the spec says), else ~/.cache/layerlift. */
 export function defaultIndexDirectory(env: NodeJS.ProcessEnv = process.env): string {
+  const own = env.LAYERLIFT_CACHE;
+  if (own !== undefined && own !== '' && isAbsolute(own)) return own;
   const xdg = env.XDG_CACHE_HOME;
   if (xdg !== undefined && xdg !== '' && isAbsolute(xdg)) return join(xdg, 'layerlift');
   const home = (process.platform === 'win32' ? env.USERPROFILE : env.HOME) || homedir();

@@ -10,7 +10,7 @@ import { LayerIndex } from '../../push/layerIndex';
 import { pushImage, type PushResult } from '../../push/pushImage';
 import type { PrepushStrategy, PushPlan } from '../../push/plan';
 import { renderPlan, summaryLine } from '../../push/report';
-import { cacheDirectory } from '../../push/cacheDirectory';
+import { asCacheFullError, cacheDirectory } from '../../push/cacheDirectory';
 import { findEngineBase } from '../../push/findBase';
 import { DockerEngineClient } from '../../engine/engineClient';
 import { makeClient, parseCommandArgs, registryFlags, registryFlagsHelp } from '../options';
@@ -120,6 +120,9 @@ async function run(command: 'push' | 'plan', args: string[], io: CommandIO): Pro
     else if (values.json) io.stdout(JSON.stringify(summaryJson(result), null, 2));
     else io.stderr(summaryLine(result));
     return 0;
+  } catch (error) {
+    // A full cache disk is the user's to fix: say where and how, in one line.
+    throw asCacheFullError(error, io.env) ?? error;
   } finally {
     progress?.clear();
     await Promise.allSettled([image?.close(), compressor?.close(), client.close(), engine?.close()]);
