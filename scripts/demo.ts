@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { startRegistry } from '../test/bed/registry';
 import { seedImage, writeFixtureImage } from '../test/bed/fixtures';
 import { makeTempDir } from '../test/bed/process';
+import { startDemoEditor } from './demoCodeServer';
 
 const cli = join(__dirname, '..', 'dist', 'cli.js');
 
@@ -72,14 +73,18 @@ async function main(): Promise<void> {
     await layerlift(['push', `${team.host}/team/app:1`], engineEnv);
   }
 
+  // The same project in VS Code: code-server with the packaged extension installed.
+  const editor = await startDemoEditor({ project, image: `${team.host}/team/app:1`, env: { ...env, ...(engine ? { DOCKER_HOST: engine.host } : {}) }, dir: join(work.path, 'editor') });
+
   console.log(`
 Registries are running. Try the CLI yourself (credentials for the team registry are in DOCKER_CONFIG):
   export DOCKER_CONFIG=${dockerConfig}
   npm run -s layerlift -- inspect --json ${team.host}/team/app:base
   npm run -s layerlift -- copy ${upstream.host}/library/base:1.0 ${team.host}/another/repo:1.0
-Press Ctrl-C to stop them.`);
+Press Ctrl-C to stop them${editor ? ' and the editor' : ''}.`);
 
   const stop = async () => {
+    await editor?.stop();
     await engine?.stop();
     await upstream.stop();
     await team.stop();
