@@ -66,27 +66,31 @@ export async function tagDigest(registry: string, repository: string, tag: strin
   }
 }
 
-/**
- * Pulls the manifest back and every blob it names, each verified against its digest (the
- * client's verifying stream fails on any mismatch), and checks the layers the push reported.
- */
-export async function verifyPushed(registry: string, repository: string, tag: string, pushed: PushJson): Promise<void> {
+/** Pulls the manifest back and every blob it names, each verified against its digest (the
+ *  client's verifying stream fails on any mismatch); returns the digest and layer digests. */
+export async function verifyTag(registry: string, repository: string, tag: string): Promise<{ digest: string; layers: string[] }> {
   const client = new RegistryClient();
   try {
     const repo = { registry, repository };
     const manifest = await client.getManifest(repo, tag);
-    assert.equal(manifest.digest, pushed.digest, 'the tag names the pushed digest');
     assert.equal(manifest.parsed.kind, 'image');
-    if (manifest.parsed.kind !== 'image') return;
+    if (manifest.parsed.kind !== 'image') return { digest: manifest.digest, layers: [] };
     const { config, layers } = manifest.parsed.manifest;
-    assert.deepEqual(layers.map((l) => l.digest), pushed.blobs.map((b) => b.digest), 'manifest layers = pushed blobs');
     for (const blob of [config, ...layers]) {
       const stream = await client.openBlob(repo, blob.digest, { size: blob.size });
       for await (const _ of stream) void _; // the verifying stream throws on a mismatch
     }
+    return { digest: manifest.digest, layers: layers.map((l) => l.digest) };
   } finally {
     await client.close();
   }
+}
+
+/** verifyTag, and the tag names what the push reported, layer for layer. */
+export async function verifyPushed(registry: string, repository: string, tag: string, pushed: PushJson): Promise<void> {
+  const found = await verifyTag(registry, repository, tag);
+  assert.equal(found.digest, pushed.digest, 'the tag names the pushed digest');
+  assert.deepEqual(found.layers, pushed.blobs.map((b) => b.digest), 'manifest layers = pushed blobs');
 }
 
 /** A failure must be ONE line, no stack trace, saying the same command can be run again. */

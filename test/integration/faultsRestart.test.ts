@@ -12,7 +12,7 @@ import { startFaultProxy, type FaultProxy } from '../bed/faultProxy';
 import { makeTempDir } from '../bed/process';
 import { seedImage, writeFixtureImage } from '../bed/fixtures';
 import { runCli, type CliRun } from './runCli';
-import { archiveImage, assertResumableFailure, startCli, tagDigest, verifyPushed, waitFor, MB, type ArchiveImage, type PushJson } from './faultsHelpers';
+import { archiveImage, assertResumableFailure, startCli, tagDigest, verifyPushed, verifyTag, waitFor, MB, type ArchiveImage, type PushJson } from './faultsHelpers';
 
 let work: { path: string; remove: () => Promise<void> };
 let registry: Registry;
@@ -117,20 +117,7 @@ describe('the registry restarts mid-upload', () => {
     const sourceDigest = await tagDigest(upstream.host, 'library/src', 'v1');
     assert.equal(copied.digest, sourceDigest);
     assert.equal(await tagDigest(registry.host, 'restart/copy', 'v1'), sourceDigest);
-    const manifestBlobs = await (async () => {
-      const { RegistryClient } = await import('../../server/src/registry/registryClient');
-      const client = new RegistryClient();
-      try {
-        const m = await client.getManifest({ registry: registry.host, repository: 'restart/copy' }, 'v1');
-        if (m.parsed.kind !== 'image') return [];
-        for (const blob of [m.parsed.manifest.config, ...m.parsed.manifest.layers]) {
-          for await (const _ of await client.openBlob({ registry: registry.host, repository: 'restart/copy' }, blob.digest, { size: blob.size })) void _;
-        }
-        return m.parsed.manifest.layers;
-      } finally {
-        await client.close();
-      }
-    })();
+    const manifestBlobs = (await verifyTag(registry.host, 'restart/copy', 'v1')).layers;
     assert.ok(manifestBlobs.length >= 2);
     const figure = `copy, registry restarted at ${(restart.atBytes / MB).toFixed(1)} MB (1 s down): ${reruns} re-run(s); request bodies ${stats.upstreamBodyBytes} B for ${copied.totalBytes} B of blobs, re-sent ${stats.upstreamBodyBytes - copied.totalBytes} B; resumes ${copied.blobs.reduce((s, b) => s + b.resumes, 0)}, restarts ${copied.blobs.reduce((s, b) => s + b.restarts, 0)}`;
     t.diagnostic(figure);
