@@ -75,6 +75,8 @@ export interface TokenServer {
   readonly signing: SigningCert;
   /** Every request received, oldest first. Tests may clear it with `requests.length = 0`. */
   readonly requests: TokenRequestRecord[];
+  /** Every access and refresh token handed out (secrets that must never be printed). */
+  readonly issued: string[];
   /** Mutable at run time to script misbehaviour and token lifetimes. */
   stall: boolean;
   failNext: number;
@@ -234,7 +236,9 @@ export async function startTokenServer(options: TokenServerOptions = {}): Promis
       const refresh = form.get('refresh_token') ?? randomBytes(24).toString('base64url');
       refreshTokens.set(refresh, account);
       body.refresh_token = refresh;
+      self.issued.push(refresh);
     }
+    self.issued.push(token);
     return reply(200, body);
   };
 
@@ -257,6 +261,7 @@ export async function startTokenServer(options: TokenServerOptions = {}): Promis
     issuer: options.issuer ?? 'layerlift-test-issuer',
     signing,
     requests: [],
+    issued: [],
     stall: options.stall ?? false,
     failNext: options.failNext ?? 0,
     expiresInSeconds: options.expiresInSeconds ?? 300,
