@@ -64,7 +64,7 @@ export async function startHostileRegistry(initial?: HostileHandler): Promise<Ho
   const sockets = new Set<Socket>();
   let accepted = 0;
   let written = 0;
-  const server = http.createServer({ requestTimeout: 0, headersTimeout: 10_000, keepAliveTimeout: 5_000 }, (req, res) => {
+  const server = http.createServer({ requestTimeout: 0, headersTimeout: 10_000, keepAliveTimeout: 1_000 }, (req, res) => {
     const chunks: Buffer[] = [];
     let size = 0;
     const record: HostileRequest = { method: req.method ?? '', path: req.url ?? '', headers: req.headers, bodyBytes: 0 };
