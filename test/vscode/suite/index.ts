@@ -5,7 +5,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Mocha from 'mocha';
 import { bedFacts } from './facts';
-import { skipReasons } from './skip';
+import type { WithSkipReason } from './skip';
 
 export interface TestResult {
   title: string;
@@ -32,7 +32,8 @@ export function run(): Promise<void> {
       else resolve();
     });
     runner.on('pass', (test) => results.push({ title: test.fullTitle(), state: 'passed', ms: test.duration }));
-    runner.on('fail', (test, error: Error) => results.push({ title: test.fullTitle(), state: 'failed', error: error.message.split('\n')[0] }));
-    runner.on('pending', (test) => results.push({ title: test.fullTitle(), state: 'skipped', reason: skipReasons.get(test.fullTitle()) ?? 'skipped' }));
+    // The message with assert's diff, bounded: it becomes the node:test failure's text.
+    runner.on('fail', (test, error: Error) => results.push({ title: test.fullTitle(), state: 'failed', error: error.message.slice(0, 1500) }));
+    runner.on('pending', (test) => results.push({ title: test.fullTitle(), state: 'skipped', reason: (test as WithSkipReason).layerliftSkipReason ?? 'skipped' }));
   });
 }

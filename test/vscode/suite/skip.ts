@@ -1,11 +1,13 @@
-// Mocha's this.skip() takes no reason: keep one per test, for the log and the node:test wrapper.
-import type { Context } from 'mocha';
+// Mocha's this.skip() takes no reason: the reason rides on the test object (index.ts and the
+// suite are separate bundles, so a module-level map would not be shared), for the log and the
+// node:test wrapper.
+import type { Context, Runnable } from 'mocha';
 
-export const skipReasons = new Map<string, string>();
+export type WithSkipReason = Runnable & { layerliftSkipReason?: string };
 
 export function skipBecause(context: Context, reason: string): never {
-  const title = context.test?.fullTitle() ?? '';
-  skipReasons.set(title, reason);
-  console.log(`  skipped "${title}": ${reason}`);
+  const test: WithSkipReason | undefined = context.test;
+  if (test) test.layerliftSkipReason = reason;
+  console.log(`  skipped "${test?.fullTitle() ?? ''}": ${reason}`);
   context.skip();
 }
