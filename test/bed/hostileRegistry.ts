@@ -5,7 +5,7 @@
 // is stopped by the test like every other server of the bed.
 import { once } from 'node:events';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import net, { type AddressInfo, type Socket } from 'node:net';
 
 export interface HostileRequest {
   method: string;
@@ -91,9 +91,26 @@ export async function startHostileRegistry(initial?: HostileHandler): Promise<Ho
       sockets.delete(socket);
     });
   });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
+  // The listening socket is a plain TCP server in front: a TLS ClientHello (a client probing
+  // https first, as for every loopback registry) is cut at once, as Go's server answers it,
+  // instead of node:http waiting for a request line that never comes.
+  const front = net.createServer((socket) => {
+    socket.once('data', (first: Buffer) => {
+      if (first[0] === 0x16) {
+        accepted++;
+        socket.destroy();
+        return;
+      }
+      socket.pause();
+      socket.unshift(first);
+      server.emit('connection', socket);
+      socket.resume();
+    });
+    socket.on('error', () => socket.destroy());
+  });
+  front.listen(0, '127.0.0.1');
+  await once(front, 'listening');
+  const { port } = front.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
     host: `127.0.0.1:${port}`,
@@ -112,7 +129,7 @@ export async function startHostileRegistry(initial?: HostileHandler): Promise<Ho
       requests.length = 0;
     },
     async stop() {
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      const closed = new Promise<void>((resolve) => front.close(() => resolve()));
       server.closeAllConnections();
       for (const socket of sockets) socket.destroy();
       await closed;
