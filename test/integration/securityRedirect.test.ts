@@ -29,7 +29,7 @@ let env: NodeJS.ProcessEnv;
 let mode: 'basic' | 'bearer' = 'basic';
 
 /** The registry: checks credentials, then redirects every blob read and upload to `storage`. */
-function registryHandler(req: IncomingMessage, res: ServerResponse): void {
+function registryHandler(req: IncomingMessage, res: ServerResponse): unknown {
   const auth = req.headers.authorization ?? '';
   const ok = mode === 'basic' ? auth === `Basic ${Buffer.from(`alice:${password}`).toString('base64')}` : tokens.issued.some((t) => auth === `Bearer ${t}`);
   if (!ok) {
@@ -46,11 +46,11 @@ function registryHandler(req: IncomingMessage, res: ServerResponse): void {
   if (/\/blobs\/uploads\/$/.test(url.split('?')[0] ?? '')) return (res.writeHead(202, { location: `${storage.url}/upload/1`, 'content-length': 0 }), res.end());
   if (/\/blobs\//.test(url) && req.method === 'HEAD') return (res.writeHead(404, { 'content-length': 0 }), res.end());
   if (/\/blobs\//.test(url)) return (res.writeHead(302, { location: `${storage.url}/blob/${url.split('/').pop() ?? ''}` }), res.end());
-  json(res, 404, { errors: [{ code: 'NAME_UNKNOWN' }] });
+  return json(res, 404, { errors: [{ code: 'NAME_UNKNOWN' }] });
 }
 
 /** Object storage on another port: serves the bytes, records who sent what. */
-function storageHandler(req: IncomingMessage, res: ServerResponse): void {
+function storageHandler(req: IncomingMessage, res: ServerResponse): unknown {
   const url = req.url ?? '';
   if (url.startsWith('/manifest')) return json(res, 200, manifest, { 'content-type': OCI });
   if (url === `/blob/${sha256(config)}`) return (res.writeHead(200, { 'content-length': config.length }), res.end(config));
@@ -60,7 +60,7 @@ function storageHandler(req: IncomingMessage, res: ServerResponse): void {
     if (req.method === 'PUT' && digest) return (res.writeHead(201, { 'docker-content-digest': digest, location: `/v2/x/blobs/${digest}`, 'content-length': 0 }), res.end());
     return (res.writeHead(202, { location: `${storage.url}${url}`, range: '0-0', 'content-length': 0 }), res.end());
   }
-  json(res, 404, {});
+  return json(res, 404, {});
 }
 
 before(async () => {

@@ -119,7 +119,8 @@ describe('the language server prints no secret', () => {
     const lsp = await startLspClient({ rootPath: project, settings: { images: [{ dockerfile: 'Dockerfile', image: `${token.host}/team/lsp:1` }] }, env });
     let seen = '';
     lsp.process.stderr?.on('data', (d: Buffer) => (seen += d.toString()));
-    lsp.connection.onNotification((method: string, params: unknown) => (seen += `${method} ${JSON.stringify(params)}\n`));
+    // Every other notification too (a star handler; the typed API only names methods).
+    (lsp.connection as unknown as { onNotification(handler: (method: string, params: unknown) => void): void }).onNotification((method, params) => (seen += `${method} ${JSON.stringify(params)}\n`));
     lsp.connection.onNotification('window/logMessage', (params: unknown) => (seen += `log ${JSON.stringify(params)}\n`));
     lsp.connection.onNotification('$/progress', (params: unknown) => (seen += `progress ${JSON.stringify(params)}\n`));
     lsp.connection.onRequest('window/workDoneProgress/create', () => null);
@@ -136,6 +137,7 @@ describe('the language server prints no secret', () => {
       seen += JSON.stringify(result);
       assert.match(JSON.stringify(result), /prepush-/, JSON.stringify(result));
       seen += JSON.stringify(await lsp.connection.sendRequest('workspace/executeCommand', { command: 'layerlift.server.push', arguments: [uri] }).catch((e: unknown) => String(e)));
+      seen += JSON.stringify(lsp.diagnostics(uri));
     } finally {
       await lsp.stop();
     }
