@@ -143,7 +143,11 @@ async function stopGroup(pid: number | undefined): Promise<void> {
     return;
   }
   for (let i = 0; i < 50 && alive(); i++) await delay(100);
-  if (alive()) process.kill(-pid, 'SIGKILL');
+  try {
+    if (alive()) process.kill(-pid, 'SIGKILL');
+  } catch {
+    // gone in between
+  }
 }
 
 /** `npm run package`: the production build and `layerlift.vsix` in the repository root. */
@@ -159,7 +163,7 @@ export async function installExtension(vsix: string, extensionsDir: string, dir:
   const missing = codeServerMissing();
   if (missing) throw new Error(missing);
   mkdirSync(join(dir, 'tmp'), { recursive: true });
-  const args = [...codeServerArgs({ dir }, extensionsDir, 0).slice(0, 3), '--user-data-dir', join(dir, 'user-data'), '--extensions-dir', extensionsDir, '--install-extension', vsix];
+  const args = [entry, '--config', join(dir, 'config.yaml'), '--user-data-dir', join(dir, 'user-data'), '--extensions-dir', extensionsDir, '--install-extension', vsix];
   const child = spawn(node24, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TMPDIR: join(dir, 'tmp') } });
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
