@@ -52,7 +52,7 @@ export interface Images {
 /** Base layers: mostly text-like, some random, like a distribution plus a language runtime. */
 function baseLayers(quick: boolean): LayerSpec[] {
   const layers: [number, boolean][] = quick
-    ? [[80 * MB, true], [20 * MB, false]]
+    ? [[90 * MB, true], [10 * MB, false]]
     : [[160 * MB, true], [60 * MB, false], [80 * MB, true]];
   return [{ kind: 'busybox' }, ...layers.map(([bytes, compressible], i): LayerSpec => ({ kind: 'random', bytes, seed: `bench-base-${i}`, compressible }))];
 }
