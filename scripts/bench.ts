@@ -45,6 +45,15 @@ async function versionOf(command: string, args: string[]): Promise<string> {
 async function main(): Promise<void> {
   const opts = options();
   const log = (message: string) => process.stderr.write(`${message}\n`);
+  // The in-process fault proxy trips node's MaxListeners warning on long throttled uploads,
+  // dozens of times per run: say each kind of warning once instead of flooding the log.
+  const warned = new Set<string>();
+  process.removeAllListeners('warning');
+  process.on('warning', (warning) => {
+    if (warned.has(warning.name)) return;
+    warned.add(warning.name);
+    log(`bench: warning (shown once): ${warning.message}`);
+  });
   const started = Date.now();
   const loadBefore = loadavg();
   log(`bench: starting (${opts.quick ? 'quick' : 'full'}, ${opts.reps} repetitions, load ${loadBefore.map((l) => l.toFixed(2)).join(' ')})`);
