@@ -6,6 +6,7 @@ import {
   DidChangeConfigurationNotification,
   DidChangeWatchedFilesNotification,
   ErrorCodes,
+  ExecuteCommandRequest,
   ProposedFeatures,
   ResponseError,
   TextDocuments,
@@ -162,7 +163,9 @@ connection.onHover(({ textDocument, position }) => {
   return document ? hover(model(document).view, position, Date.now()) : null;
 });
 
-connection.onExecuteCommand(async ({ command, arguments: args, workDoneToken }, token, clientProgress) => {
+// Registered as a plain request, not onExecuteCommand: that helper deletes `workDoneToken` from the
+// params before the handler sees them, so it could not tell a client token from none.
+connection.onRequest(ExecuteCommandRequest.type, async ({ command, arguments: args, workDoneToken }, token) => {
   if (command === 'layerlift.server.refreshRegistryState') {
     workspace.refreshRemote();
     refresh();
@@ -172,7 +175,12 @@ connection.onExecuteCommand(async ({ command, arguments: args, workDoneToken }, 
   if (command === 'layerlift.server.memoryUsage') return { ...process.memoryUsage(), documents: documents.all().length };
   try {
     // Progress on the client's token when it sent one, else one the server asks for.
-    const progress = workDoneToken === undefined && capabilities.window?.workDoneProgress ? await connection.window.createWorkDoneProgress() : clientProgress;
+    const progress =
+      workDoneToken !== undefined
+        ? connection.window.attachWorkDoneProgress(workDoneToken)
+        : capabilities.window?.workDoneProgress
+          ? await connection.window.createWorkDoneProgress()
+          : connection.window.attachWorkDoneProgress(undefined);
     const uri = typeof args?.[0] === 'string' ? args[0] : '';
     return await runServerCommand(command, args ?? [], {
       workspace,

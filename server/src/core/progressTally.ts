@@ -3,7 +3,9 @@
 import { formatBytes, formatDuration } from './format';
 
 export type ProgressEvent =
-  | { type: 'total'; items: number; bytes: number }
+  | { type: 'total'; items: number; bytes: number; done?: number }
+  /** A blob whose size became known (a layer compressed just now): it adds to the total. */
+  | { type: 'expect'; id: string; bytes: number }
   | { type: 'progress'; id: string; committed: number }
   | { type: 'done'; id: string; bytes: number }
   | { type: 'status'; text: string };
@@ -14,6 +16,7 @@ export class ProgressTally {
   private done = 0;
   private status = '';
   private readonly committed = new Map<string, number>();
+  private readonly expected = new Map<string, number>();
   private readonly started: number;
 
   constructor(
@@ -27,6 +30,9 @@ export class ProgressTally {
     if (event.type === 'total') {
       this.total = event.bytes;
       this.items = event.items;
+      this.done = event.done ?? 0;
+    } else if (event.type === 'expect') {
+      this.expected.set(event.id, event.bytes);
     } else if (event.type === 'progress') {
       this.committed.set(event.id, event.committed);
     } else if (event.type === 'done') {
@@ -37,6 +43,12 @@ export class ProgressTally {
     }
   }
 
+  private get totalBytes(): number {
+    let total = this.total;
+    for (const value of this.expected.values()) total += value;
+    return total;
+  }
+
   get bytes(): number {
     let bytes = 0;
     for (const value of this.committed.values()) bytes += value;
@@ -45,14 +57,16 @@ export class ProgressTally {
 
   /** 0–100, by bytes (what takes the time), for progress bars. */
   get percent(): number {
-    return this.total > 0 ? Math.min(100, Math.floor((this.bytes / this.total) * 100)) : 0;
+    const total = this.totalBytes;
+    return total > 0 ? Math.min(100, Math.floor((this.bytes / total) * 100)) : 0;
   }
 
   text(withEta = true): string {
     const bytes = this.bytes;
+    const total = this.totalBytes;
     const rate = bytes / Math.max(0.001, (this.now() - this.started) / 1000);
-    const eta = withEta && rate > 0 && this.total > bytes ? ` · ETA ${formatDuration(((this.total - bytes) / rate) * 1000)}` : '';
+    const eta = withEta && rate > 0 && total > bytes ? ` · ETA ${formatDuration(((total - bytes) / rate) * 1000)}` : '';
     const status = this.status ? `${this.status} · ` : '';
-    return `${status}${this.done} of ${this.items} ${this.noun} · ${formatBytes(bytes)} / ${formatBytes(this.total)} · ${formatBytes(rate)}/s${eta}`;
+    return `${status}${this.done} of ${this.items} ${this.noun} · ${formatBytes(bytes)} / ${formatBytes(total)} · ${formatBytes(rate)}/s${eta}`;
   }
 }

@@ -18,7 +18,7 @@ import { LayerIndex } from '../push/layerIndex';
 import { cacheDirectory } from '../push/cacheDirectory';
 import { pushImage, type PushEvent } from '../push/pushImage';
 import { prepushBase } from '../push/prepush';
-import { pushProgressEvent, renderPlan, summaryLine } from '../push/report';
+import { pushProgressEvents, renderPlan, summaryLine } from '../push/report';
 import { RegistryClient } from '../registry/registryClient';
 import { RegistryError } from '../registry/errors';
 import { chainCredentials, staticCredentials, type Credential, type CredentialSource } from '../registry/credentials';
@@ -145,7 +145,7 @@ async function runWithClient(command: string, args: unknown[], context: CommandC
     const tally = new ProgressTally('layers');
     let lastReport = 0;
     const onEvent = (event: PushEvent) => {
-      tally.update(pushProgressEvent(event));
+      for (const update of pushProgressEvents(event)) tally.update(update);
       const now = Date.now();
       if (now - lastReport < 250 && event.type !== 'blob-done' && event.type !== 'prepush-start') return;
       lastReport = now;

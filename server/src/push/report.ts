@@ -25,18 +25,29 @@ export function renderPlan(target: ImageReference, plan: PushPlan): string {
   return lines.join('\n');
 }
 
-/** A push event as the progress tally counts it (layers done, bytes committed, what is going on). */
-export function pushProgressEvent(event: PushEvent): ProgressEvent {
+/**
+ * A push event as the progress tally counts it: layers already in the target count as done at
+ * once, and the bytes are those that cross the uplink — uploads only, their sizes added as
+ * compression reveals them (a mount or an existing layer sends nothing).
+ */
+export function pushProgressEvents(event: PushEvent): ProgressEvent[] {
   switch (event.type) {
-    case 'plan':
-      return { type: 'total', items: event.plan.layers.length, bytes: event.plan.totalBytes };
+    case 'plan': {
+      const layers = event.plan.layers;
+      const expected = layers.flatMap((l) => (l.action === 'upload' && l.digest && l.size !== undefined ? [{ type: 'expect' as const, id: l.digest, bytes: l.size }] : []));
+      return [{ type: 'total', items: layers.length, bytes: 0, done: layers.filter((l) => l.action === 'exists' || l.action === 'prepush').length }, ...expected];
+    }
     case 'prepush-start':
-      return { type: 'status', text: `pre-pushing the base (${event.strategy})` };
+      return [{ type: 'status', text: `pre-pushing the base (${event.strategy})` }];
+    case 'prepush-done':
+      return [{ type: 'status', text: '' }];
+    case 'blob-start':
+      return event.action === 'upload' ? [{ type: 'expect', id: event.digest, bytes: event.size }] : [];
     case 'blob-progress':
-      return { type: 'progress', id: event.digest, committed: event.committed };
+      return [{ type: 'progress', id: event.digest, committed: event.committed }];
     case 'blob-done':
-      return { type: 'done', id: event.digest, bytes: event.size };
+      return [{ type: 'done', id: event.digest, bytes: event.action === 'upload' ? event.size : 0 }];
     default:
-      return { type: 'status', text: '' };
+      return [];
   }
 }

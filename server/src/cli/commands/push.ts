@@ -15,7 +15,7 @@ import { findEngineBase } from '../../push/findBase';
 import { DockerEngineClient } from '../../engine/engineClient';
 import { makeClient, parseCommandArgs, registryFlags, registryFlagsHelp } from '../options';
 import { ProgressLine } from '../progress';
-import { pushProgressEvent } from '../../push/report';
+import { pushProgressEvents } from '../../push/report';
 import { UsageError } from '../usageError';
 import { redact } from '../../registry/credentials';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -113,7 +113,7 @@ async function run(command: 'push' | 'plan', args: string[], io: CommandIO): Pro
     compressor = new LayerCompressor({ directory: scratch, level, compression });
     image = await openLocalImage(imageSpec, { env: io.env, engine });
     const index = LayerIndex.open({ env: io.env });
-    const result = await pushImage(image, { target, base: base ?? (engine ? await findEngineBase(engine, image.layers.map((l) => l.diffId), image.configDigest, io.signal) : undefined), strategy, runner: values.runner, concurrency, planOnly: command === 'plan', cleanupPrepush: values['cleanup-prepush'], signal: io.signal, onEvent: (e) => progress?.update(pushProgressEvent(e)) }, { client, compressor, index });
+    const result = await pushImage(image, { target, base: base ?? (engine ? await findEngineBase(engine, image.layers.map((l) => l.diffId), image.configDigest, io.signal) : undefined), strategy, runner: values.runner, concurrency, planOnly: command === 'plan', cleanupPrepush: values['cleanup-prepush'], signal: io.signal, onEvent: (e) => pushProgressEvents(e).forEach((p) => progress?.update(p)) }, { client, compressor, index });
     progress?.clear();
     for (const warning of result.warnings) io.stderr(redact(`layerlift: warning: ${warning}`));
     if (command === 'plan') io.stdout(values.json ? JSON.stringify(planJson(target, result.plan), null, 2) : renderPlan(target, result.plan));
