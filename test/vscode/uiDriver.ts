@@ -65,30 +65,42 @@ export async function hoverText(page: Page, lineStart: string, word: string, exp
 export async function progress(page: Page, title: RegExp, name: string, options: { cancel?: boolean; beforeCancel?: () => Promise<void> } = {}): Promise<{ where: 'toast' | 'notification center'; text: string; screenshot: string; cancelled: boolean; after: string[] }> {
   const toast = page.locator('.notification-toast').filter({ hasText: title }).first();
   const status = page.locator('.statusbar-item').filter({ hasText: title }).first();
+  const listed = page.locator('.notifications-center .notification-list-item').filter({ hasText: title }).first();
+  const center = page.locator('.notifications-center');
+  const bell = page.locator('[id="status.notifications"]').first();
+  let centerOpened = false;
   const where = await until(`a progress matching ${String(title)}`, 60_000, async () => {
     if (await toast.isVisible()) return 'toast' as const;
-    if (await status.isVisible()) return 'notification center' as const;
+    if (await listed.isVisible()) return 'notification center' as const;
+    if (await status.isVisible()) {
+      await status.click();
+      centerOpened = true;
+      return undefined;
+    }
+    // A notification's progress may have no titled status bar entry: open the center from the bell.
+    if (!(await center.isVisible().catch(() => false)) && (await bell.isVisible().catch(() => false))) {
+      await bell.click();
+      centerOpened = true;
+    }
     return undefined;
   });
-  let shown = toast;
-  if (where === 'notification center') {
-    await status.click();
-    shown = page.locator('.notifications-center .notification-list-item').filter({ hasText: title }).first();
-    await shown.waitFor({ state: 'visible', timeout: 15_000 });
-  }
+  const shown = where === 'toast' ? toast : listed;
   const cancel = shown.getByRole('button', { name: 'Cancel' });
   const cancellable = (await cancel.count()) > 0;
   if (options.cancel && cancellable) await options.beforeCancel?.();
   const text = (await shown.innerText()).replace(/\u00a0/g, ' ').trim();
   const shot = await screenshot(page, name);
-  if (!options.cancel || !cancellable) return { where, text, screenshot: shot, cancelled: false, after: [] };
+  if (!options.cancel || !cancellable) {
+    if (centerOpened) await page.keyboard.press('Escape');
+    return { where, text, screenshot: shot, cancelled: false, after: [] };
+  }
   await shown.hover(); // a hovered toast is never auto-hidden
   await cancel.click();
   await shown.waitFor({ state: 'hidden', timeout: 30_000 });
   await page.waitForTimeout(1000); // the command's own answer (a notification) follows
   const after = await notifications(page);
   await screenshot(page, `${name}-cancelled`);
-  if (where === 'notification center') await page.keyboard.press('Escape'); // close the center
+  if (where === 'notification center' || centerOpened) await page.keyboard.press('Escape'); // close the center
   return { where, text, screenshot: shot, cancelled: true, after };
 }
 
