@@ -59,6 +59,8 @@ export interface CodeServerOptions {
   env?: Record<string, string>;
   /** Honour `?payload=` (extensionDevelopmentPath / extensionTestsPath): only for test runs. */
   testDriver?: boolean;
+  /** Keep VS Code's workspace trust on (default off: a test folder is trusted without a prompt). */
+  workspaceTrust?: boolean;
   port?: number;
 }
 
@@ -77,7 +79,7 @@ function codeServerArgs(options: CodeServerOptions, extensionsDir: string, port:
     '--config', join(options.dir, 'config.yaml'), // else it writes ~/.config/code-server/config.yaml
     '--auth', 'none', '--bind-addr', `127.0.0.1:${port}`,
     '--user-data-dir', join(options.dir, 'user-data'), '--extensions-dir', extensionsDir,
-    '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust',
+    '--disable-telemetry', '--disable-update-check', ...(options.workspaceTrust ? [] : ['--disable-workspace-trust']),
     '--disable-getting-started-override', '--ignore-last-opened',
     // The built workbench reads ?payload= only with developmentOptions.enableSmokeTestDriver.
     ...(options.testDriver ? ['--vscode-option', 'enable-smoke-test-driver'] : []),
