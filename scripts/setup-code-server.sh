@@ -49,6 +49,11 @@ JSON
   # code-server's postinstall refuses any Node but 24 (it reads npm's user agent) and builds
   # native modules with node-gyp: Node 24 first on PATH, and its own headers as nodedir, so
   # node-gyp never tries to download headers.
-  PATH="$N/bin:$PATH" npm_config_nodedir="$N" npm install --prefix "$H/cs" --no-audit --no-fund --loglevel=error
+  # Run from `npm test`, the environment carries the outer npm's settings — among them
+  # npm_config_user_agent naming the outer Node (20), which the postinstall reads: drop them all.
+  (
+    for name in $(env | sed -n 's/^\(npm_[A-Za-z0-9_]*\)=.*/\1/p'); do unset "$name"; done
+    PATH="$N/bin:$PATH" npm_config_nodedir="$N" npm install --prefix "$H/cs" --no-audit --no-fund --loglevel=error
+  )
   echo "$CS_VERSION" > "$H/cs/.installed"
 fi
