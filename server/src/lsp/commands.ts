@@ -15,7 +15,7 @@ import { DockerEngineClient } from '../engine/engineClient';
 import { openLocalImage } from '../push/imageSource';
 import { LayerCompressor } from '../push/compressLayer';
 import { LayerIndex } from '../push/layerIndex';
-import { cacheDirectory } from '../push/cacheDirectory';
+import { asCacheFullError, cacheDirectory } from '../push/cacheDirectory';
 import { pushImage, type PushEvent } from '../push/pushImage';
 import { prepushBase } from '../push/prepush';
 import { pushProgressEvents, renderPlan, summaryLine } from '../push/report';
@@ -135,7 +135,10 @@ async function runWithClient(command: string, args: unknown[], context: CommandC
 
   const engine = new DockerEngineClient({ env });
   // A directory of this push's own, so concurrent pushes of one layer never share a file.
-  const scratch = await mkdtemp(join(cacheDirectory(context.env, 'layers'), 'push-'));
+  // A full cache disk reads as the CLI words it: the directory, and what to do.
+  const scratch = await mkdtemp(join(cacheDirectory(context.env, 'layers'), 'push-')).catch((error: unknown) => {
+    throw asCacheFullError(error, context.env) ?? error;
+  });
   const compressor = new LayerCompressor({ directory: scratch, compression: settings.push.compression });
   let image;
   try {
@@ -160,6 +163,8 @@ async function runWithClient(command: string, args: unknown[], context: CommandC
     return command === serverCommands.plan
       ? { target: result.target, plan: result.plan, text: renderPlan(target, result.plan) }
       : { target: result.target, digest: result.digest, bytesUploaded: result.bytesUploaded, seconds: result.seconds, blobs: result.blobs, warnings: result.warnings, summary: summaryLine(result) };
+  } catch (error) {
+    throw asCacheFullError(error, context.env) ?? error;
   } finally {
     context.progress.done();
     await Promise.allSettled([image?.close(), compressor.close(), engine.close()]);
