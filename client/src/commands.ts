@@ -10,13 +10,7 @@ import type { BuildTerminal } from './buildTerminal';
 import { layerViewId } from './layerView';
 import { selectTargetImage } from './selectTarget';
 
-const server = {
-  plan: 'layerlift.server.plan',
-  prepush: 'layerlift.server.prepush',
-  build: 'layerlift.server.build',
-  push: 'layerlift.server.push',
-  refresh: 'layerlift.server.refreshRegistryState',
-} as const;
+import { lensCommands, serverCommands as server } from '../../server/src/lsp/protocol';
 
 export interface CommandDeps {
   client: LanguageClient;
@@ -105,12 +99,12 @@ export function registerCommands(context: vscode.ExtensionContext, { client, log
     ['layerlift.showPushPlan', forDockerfile(showPlan)],
     ['layerlift.showLayers', forDockerfile(showLayers)],
     ['layerlift.selectTargetImage', forDockerfile(selectTarget)],
-    ['layerlift.refreshRegistryState', async () => void (await client.sendRequest('workspace/executeCommand', { command: server.refresh, arguments: [] }).catch(() => undefined))],
+    ['layerlift.refreshRegistryState', async () => void (await client.sendRequest('workspace/executeCommand', { command: server.refreshRegistryState, arguments: [] }).catch(() => undefined))],
     ['layerlift.showOutput', () => log.show()],
-    // What the server's code lenses invoke (codeLens.ts lensCommands): the same actions.
-    ['layerlift.lens.prepushBase', forDockerfile(prepush)],
-    ['layerlift.lens.buildAndPush', forDockerfile(buildAndPush)],
-    ['layerlift.lens.showLayers', forDockerfile(showLayers)],
+    // What the server's code lenses invoke: the same actions.
+    [lensCommands.prepushBase, forDockerfile(prepush)],
+    [lensCommands.buildAndPush, forDockerfile(buildAndPush)],
+    [lensCommands.showLayers, forDockerfile(showLayers)],
   ];
   for (const [id, handler] of commands) context.subscriptions.push(vscode.commands.registerCommand(id, handler));
 }

@@ -21,13 +21,14 @@ import { inlayHints } from './lsp/inlayHints';
 import { hover } from './lsp/hover';
 import { diagnostics } from './lsp/diagnostics';
 import { IdleCollector } from './lsp/idleCollector';
-import { runServerCommand, serverCommands } from './lsp/commands';
+import { runServerCommand } from './lsp/commands';
 import { documentLayers } from './lsp/documentLayers';
 import type { Credential, CredentialSource } from './registry/credentials';
 import {
   buildOutputNotification,
   credentialsRequest,
   documentLayersRequest,
+  serverCommands,
   viewsChangedNotification,
   workspaceTrustedNotification,
   type CredentialsAnswer,
@@ -95,7 +96,7 @@ connection.onInitialize((params) => {
       codeLensProvider: { resolveProvider: false },
       inlayHintProvider: true,
       hoverProvider: true,
-      executeCommandProvider: { commands: ['layerlift.server.refreshRegistryState', 'layerlift.server.memoryUsage', ...Object.values(serverCommands)] },
+      executeCommandProvider: { commands: Object.values(serverCommands) },
     },
     serverInfo: { name: 'layerlift', version: '0.1.0' },
   };
@@ -166,13 +167,13 @@ connection.onHover(({ textDocument, position }) => {
 // Registered as a plain request, not onExecuteCommand: that helper deletes `workDoneToken` from the
 // params before the handler sees them, so it could not tell a client token from none.
 connection.onRequest(ExecuteCommandRequest.type, async ({ command, arguments: args, workDoneToken }, token) => {
-  if (command === 'layerlift.server.refreshRegistryState') {
+  if (command === serverCommands.refreshRegistryState) {
     workspace.refreshRemote();
     refresh();
     return null;
   }
   // For "Show Output" and the memory benchmark: what the server holds.
-  if (command === 'layerlift.server.memoryUsage') return { ...process.memoryUsage(), documents: documents.all().length };
+  if (command === serverCommands.memoryUsage) return { ...process.memoryUsage(), documents: documents.all().length };
   try {
     // Progress on the client's token when it sent one, else one the server asks for.
     const progress =

@@ -7,7 +7,8 @@ import { DiagnosticSeverity, InlayHintKind, type Hover, type MarkupContent } fro
 import { buildDocumentView, type BaseLayers, type DocumentView, type Fact, type FactsSource, type LayerEstimate, type ViewOptions } from '../../server/src/analysis/documentView';
 import type { DockerfileAnalysis, Instruction, Stage } from '../../server/src/analysis/types';
 import { formatReference, type ImageReference } from '../../server/src/core/reference';
-import { codeLenses, lensCommands, stageSummary } from '../../server/src/lsp/codeLens';
+import { codeLenses, stageSummary } from '../../server/src/lsp/codeLens';
+import { lensCommands } from '../../server/src/lsp/protocol';
 import { inlayHints } from '../../server/src/lsp/inlayHints';
 import { hover } from '../../server/src/lsp/hover';
 import { diagnostics } from '../../server/src/lsp/diagnostics';

@@ -3,13 +3,7 @@
 import type { CodeLens } from 'vscode-languageserver';
 import { formatBytes } from '../core/format';
 import type { DocumentView, StageView } from '../analysis/documentView';
-
-/** Command ids the lenses invoke; the VS Code client registers them (not the palette ids). */
-export const lensCommands = {
-  prepushBase: 'layerlift.lens.prepushBase',
-  buildAndPush: 'layerlift.lens.buildAndPush',
-  showLayers: 'layerlift.lens.showLayers',
-} as const;
+import { lensCommands } from './protocol';
 
 export function codeLenses(view: DocumentView, uri: string): CodeLens[] {
   const lenses: CodeLens[] = [];

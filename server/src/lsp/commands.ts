@@ -25,15 +25,10 @@ import { chainCredentials, staticCredentials, type Credential, type CredentialSo
 import { engineEnvironment } from '../analysis/settings';
 import { runBuilder } from '../push/builder';
 import type { DocumentSettings, WorkspaceModel } from './workspaceModel';
+import { serverCommands } from './protocol';
 import type { ImageReference } from '../core/reference';
 import type { Platform } from '../core/mediaTypes';
 
-export const serverCommands = {
-  plan: 'layerlift.server.plan',
-  prepush: 'layerlift.server.prepush',
-  build: 'layerlift.server.build',
-  push: 'layerlift.server.push',
-} as const;
 
 export interface CommandContext {
   workspace: WorkspaceModel;
@@ -134,14 +129,13 @@ async function runWithClient(command: string, args: unknown[], context: CommandC
   if (command !== serverCommands.plan && command !== serverCommands.push) throw new CommandError(`unknown command ${command}`);
 
   const engine = new DockerEngineClient({ env });
-  // A directory of this push's own, so concurrent pushes of one layer never share a file.
-  // A full cache disk reads as the CLI words it: the directory, and what to do.
-  const scratch = await mkdtemp(join(cacheDirectory(context.env, 'layers'), 'push-')).catch((error: unknown) => {
-    throw asCacheFullError(error, context.env) ?? error;
-  });
-  const compressor = new LayerCompressor({ directory: scratch, compression: settings.push.compression });
+  let scratch: string | undefined;
+  let compressor: LayerCompressor | undefined;
   let image;
   try {
+    // A directory of this push's own, so concurrent pushes of one layer never share a file.
+    scratch = await mkdtemp(join(cacheDirectory(context.env, 'layers'), 'push-'));
+    compressor = new LayerCompressor({ directory: scratch, compression: settings.push.compression });
     context.progress.begin(command === serverCommands.plan ? 'Layerlift: planning the push' : 'Layerlift: pushing', 0, formatReference(target), true);
     image = await openLocalImage(formatReference(target), { engine, env });
     // `3 of 5 layers · 12.1 MB / 14.0 MB · 2.3 MB/s`, at most four times a second.
@@ -164,10 +158,11 @@ async function runWithClient(command: string, args: unknown[], context: CommandC
       ? { target: result.target, plan: result.plan, text: renderPlan(target, result.plan) }
       : { target: result.target, digest: result.digest, bytesUploaded: result.bytesUploaded, seconds: result.seconds, blobs: result.blobs, warnings: result.warnings, summary: summaryLine(result) };
   } catch (error) {
+    // A full cache disk reads as the CLI words it: the directory, and what to do.
     throw asCacheFullError(error, context.env) ?? error;
   } finally {
     context.progress.done();
-    await Promise.allSettled([image?.close(), compressor.close(), engine.close()]);
-    await rm(scratch, { recursive: true, force: true });
+    await Promise.allSettled([image?.close(), compressor?.close(), engine.close()]);
+    if (scratch) await rm(scratch, { recursive: true, force: true });
   }
 }

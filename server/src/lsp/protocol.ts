@@ -2,6 +2,23 @@
 // status bar, layer view, build terminal and credential prompt. The one server file the client
 // may import (ARCHITECTURE.md): it imports nothing, so the client bundle gains only these names.
 
+/** `workspace/executeCommand` ids the server runs (vscode-languageclient registers them itself). */
+export const serverCommands = {
+  plan: 'layerlift.server.plan',
+  prepush: 'layerlift.server.prepush',
+  build: 'layerlift.server.build',
+  push: 'layerlift.server.push',
+  refreshRegistryState: 'layerlift.server.refreshRegistryState',
+  memoryUsage: 'layerlift.server.memoryUsage',
+} as const;
+
+/** Command ids the server's code lenses invoke; the client registers them (not the palette ids). */
+export const lensCommands = {
+  prepushBase: 'layerlift.lens.prepushBase',
+  buildAndPush: 'layerlift.lens.buildAndPush',
+  showLayers: 'layerlift.lens.showLayers',
+} as const;
+
 /** Client → server request: the layer view of one Dockerfile. Params `{ uri }`. */
 export const documentLayersRequest = 'layerlift/documentLayers';
 /** Server → client notification: registry or engine facts changed; views should ask again. */

@@ -128,11 +128,6 @@ export class WorkspaceModel {
     this.options.onChange();
   }
 
-  /** The engine environment for a document: the server's, with docker.host / docker.context applied. */
-  engineEnv(uri: string): NodeJS.ProcessEnv {
-    return engineEnvironment(this.documentSettings(uri).settings, this.options.env ?? process.env);
-  }
-
   /** Docker's credentials first (config file and helpers, as the docker CLI), then the editor's. */
   credentials(): CredentialSource {
     const docker = dockerConfigCredentials({ env: this.options.env ?? process.env });
