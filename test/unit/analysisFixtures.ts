@@ -1,8 +1,9 @@
-// Hand-built analyses shared by the reuse-model and LSP-feature tests: plain data, so those
-// tests do not depend on the Dockerfile parser.
+// Hand-built analyses and a hand-set FactsSource shared by the reuse-model and LSP-feature tests:
+// plain data, so those tests depend on neither the Dockerfile parser nor a registry.
+import type { BaseLayers, Fact, FactsSource, LayerEstimate } from '../../server/src/analysis/documentView';
 import type { DockerfileAnalysis, Instruction, Range, Stage } from '../../server/src/analysis/types';
 import type { Platform } from '../../server/src/core/mediaTypes';
-import type { ImageReference } from '../../server/src/core/reference';
+import { formatReference, type ImageReference } from '../../server/src/core/reference';
 
 export const linux: Platform = { os: 'linux', architecture: 'amd64' };
 export const python: ImageReference = { registry: 'docker.io', repository: 'library/python', tag: '3.12-slim' };
@@ -39,4 +40,48 @@ export function analysis(stages: Stage[], instructions: Instruction[], targetSta
 
 export function digest(n: number): string {
   return `sha256:${n.toString(16).padStart(2, '0').repeat(32)}`;
+}
+
+// --- a FactsSource set by hand, recording what the view asked ---------------------------
+
+export function known<T>(value: T, checkedAt = 1_000, stale = false): Fact<T> {
+  return { state: 'known', value, checkedAt, stale };
+}
+
+export class FakeFacts implements FactsSource {
+  readonly bases = new Map<string, Fact<BaseLayers>>();
+  readonly blobs = new Map<string, Fact<boolean>>();
+  readonly estimates = new Map<number, LayerEstimate>();
+  readonly unreachable = new Set<string>();
+  readonly blobQueries: string[] = [];
+  readonly baseQueries: string[] = [];
+
+  setBase(ref: ImageReference, fact: Fact<BaseLayers>): this {
+    this.bases.set(formatReference(ref), fact);
+    return this;
+  }
+
+  setBlob(repo: { registry: string; repository: string }, blob: string, fact: Fact<boolean>): this {
+    this.blobs.set(`${repo.registry}/${repo.repository}|${blob}`, fact);
+    return this;
+  }
+
+  baseImage(ref: ImageReference, platform: Platform): Fact<BaseLayers> {
+    this.baseQueries.push(`${formatReference(ref)} ${platform.os}/${platform.architecture}`);
+    return this.bases.get(formatReference(ref)) ?? { state: 'unknown' };
+  }
+
+  blobPresent(repo: { registry: string; repository: string }, blob: string): Fact<boolean> {
+    const key = `${repo.registry}/${repo.repository}|${blob}`;
+    this.blobQueries.push(key);
+    return this.blobs.get(key) ?? { state: 'unknown' };
+  }
+
+  estimate(i: Instruction): LayerEstimate {
+    return this.estimates.get(i.index) ?? { bytes: null, compressedBytes: null, basis: 'unknown' };
+  }
+
+  isUnreachable(registry: string): boolean {
+    return this.unreachable.has(registry);
+  }
 }

@@ -3,15 +3,12 @@
 // the totals a push would send.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildDocumentView, describeTarget, mountCandidates, type BaseLayers, type Fact, type FactsSource, type LayerEstimate } from '../../server/src/analysis/documentView';
+import { buildDocumentView, describeTarget, mountCandidates, type BaseLayers } from '../../server/src/analysis/documentView';
 import type { DockerfileAnalysis, Instruction, Stage } from '../../server/src/analysis/types';
-import type { Platform } from '../../server/src/core/mediaTypes';
 import { formatReference, type ImageReference } from '../../server/src/core/reference';
-import { analysis, digest, golang, hubMirrors, instruction, linux, python, range, scratchStage, target, teamRepo } from './analysisFixtures';
+import { analysis, digest, FakeFacts, golang, hubMirrors, instruction, known, linux, python, range, scratchStage, target, teamRepo } from './analysisFixtures';
 
 // --- hand-built analyses -------------------------------------------------------------------
-
-
 
 function imageStage(index: number, line: number, imageText: string, ref: ImageReference, name?: string): Stage {
   const stage: Stage = {
@@ -39,57 +36,6 @@ function stageStage(index: number, line: number, imageText: string, from: number
   };
   if (name) stage.name = name;
   return stage;
-}
-
-
-
-
-// --- references and digests ----------------------------------------------------------------
-
-
-
-// --- the fake FactsSource ------------------------------------------------------------------
-
-function known<T>(value: T, checkedAt = 1_000, stale = false): Fact<T> {
-  return { state: 'known', value, checkedAt, stale };
-}
-
-class FakeFacts implements FactsSource {
-  readonly bases = new Map<string, Fact<BaseLayers>>();
-  readonly blobs = new Map<string, Fact<boolean>>();
-  readonly estimates = new Map<number, LayerEstimate>();
-  readonly unreachable = new Set<string>();
-  readonly blobQueries: string[] = [];
-  readonly baseQueries: string[] = [];
-
-  setBase(ref: ImageReference, fact: Fact<BaseLayers>): this {
-    this.bases.set(formatReference(ref), fact);
-    return this;
-  }
-
-  setBlob(repo: { registry: string; repository: string }, blob: string, fact: Fact<boolean>): this {
-    this.blobs.set(`${repo.registry}/${repo.repository}|${blob}`, fact);
-    return this;
-  }
-
-  baseImage(ref: ImageReference, platform: Platform): Fact<BaseLayers> {
-    this.baseQueries.push(`${formatReference(ref)} ${platform.os}/${platform.architecture}`);
-    return this.bases.get(formatReference(ref)) ?? { state: 'unknown' };
-  }
-
-  blobPresent(repo: { registry: string; repository: string }, blob: string): Fact<boolean> {
-    const key = `${repo.registry}/${repo.repository}|${blob}`;
-    this.blobQueries.push(key);
-    return this.blobs.get(key) ?? { state: 'unknown' };
-  }
-
-  estimate(i: Instruction): LayerEstimate {
-    return this.estimates.get(i.index) ?? { bytes: null, compressedBytes: null, basis: 'unknown' };
-  }
-
-  isUnreachable(registry: string): boolean {
-    return this.unreachable.has(registry);
-  }
 }
 
 // FROM golang:1.22 AS build          (0)   not in the pushed image

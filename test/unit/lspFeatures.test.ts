@@ -4,19 +4,17 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DiagnosticSeverity, InlayHintKind, type Hover, type MarkupContent } from 'vscode-languageserver';
-import { buildDocumentView, type BaseLayers, type DocumentView, type Fact, type FactsSource, type LayerEstimate, type ViewOptions } from '../../server/src/analysis/documentView';
-import type { DockerfileAnalysis, Instruction, Stage } from '../../server/src/analysis/types';
+import { buildDocumentView, type BaseLayers, type DocumentView, type FactsSource, type ViewOptions } from '../../server/src/analysis/documentView';
+import type { DockerfileAnalysis, Stage } from '../../server/src/analysis/types';
 import { formatReference, type ImageReference } from '../../server/src/core/reference';
 import { codeLenses, stageSummary } from '../../server/src/lsp/codeLens';
 import { lensCommands } from '../../server/src/lsp/protocol';
 import { inlayHints } from '../../server/src/lsp/inlayHints';
 import { hover } from '../../server/src/lsp/hover';
 import { diagnostics } from '../../server/src/lsp/diagnostics';
-import { analysis, digest, golang, hubMirrors, instruction, linux, python, range, scratchStage, target, teamRepo } from './analysisFixtures';
+import { analysis, digest, FakeFacts, golang, hubMirrors, instruction, known, linux, python, range, scratchStage, target, teamRepo } from './analysisFixtures';
 
 // --- hand-built analyses -------------------------------------------------------------------
-
-
 
 function imageStage(index: number, line: number, imageText: string, ref: ImageReference, endLine = line): Stage {
   return {
@@ -34,56 +32,15 @@ function stageStage(index: number, line: number, imageText: string, from: number
   return { index, line, range: range(line, 0, line, 30), imageRange: range(line, 5, line, 5 + imageText.length), imageText, base: { kind: 'stage', index: from }, platform: linux };
 }
 
-
 function unresolvedStage(index: number, line: number): Stage {
   return { index, line, range: range(line, 0, line, 19), imageRange: range(line, 5, line, 19), imageText: '${BASE}:latest', platform: linux, error: 'BASE is not set' };
 }
-
-
 
 // --- references, digests and the fake FactsSource -----------------------------------------
 
 const libraryPython = { registry: 'registry.example.com', repository: 'library/python' };
 const hubPython = { registry: 'registry.example.com', repository: 'hub/library/python' };
 const uri = 'file:///work/app/Dockerfile';
-
-
-function known<T>(value: T, checkedAt = 1_000, stale = false): Fact<T> {
-  return { state: 'known', value, checkedAt, stale };
-}
-
-class FakeFacts implements FactsSource {
-  readonly bases = new Map<string, Fact<BaseLayers>>();
-  readonly blobs = new Map<string, Fact<boolean>>();
-  readonly estimates = new Map<number, LayerEstimate>();
-  readonly unreachable = new Set<string>();
-
-  setBase(ref: ImageReference, fact: Fact<BaseLayers>): this {
-    this.bases.set(formatReference(ref), fact);
-    return this;
-  }
-
-  setBlob(repo: { registry: string; repository: string }, blob: string, fact: Fact<boolean>): this {
-    this.blobs.set(`${repo.registry}/${repo.repository}|${blob}`, fact);
-    return this;
-  }
-
-  baseImage(ref: ImageReference): Fact<BaseLayers> {
-    return this.bases.get(formatReference(ref)) ?? { state: 'unknown' };
-  }
-
-  blobPresent(repo: { registry: string; repository: string }, blob: string): Fact<boolean> {
-    return this.blobs.get(`${repo.registry}/${repo.repository}|${blob}`) ?? { state: 'unknown' };
-  }
-
-  estimate(i: Instruction): LayerEstimate {
-    return this.estimates.get(i.index) ?? { bytes: null, compressedBytes: null, basis: 'unknown' };
-  }
-
-  isUnreachable(registry: string): boolean {
-    return this.unreachable.has(registry);
-  }
-}
 
 // FROM golang:1.22 AS build          (0)   not in the pushed image
 // WORKDIR /src                       (1)
