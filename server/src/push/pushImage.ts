@@ -250,10 +250,9 @@ async function sendBlobs(image: LocalImage, plan: PushPlan, options: PushOptions
   // use peaks at the unique layers' size; each spool file goes once its layer is compressed.
   const spool = toCompress.size > 1 && compressor.workers > 1;
   const spooled: string[] = [];
-  const compressAndSend = async (diffId: string, tar: Readable) => {
-    const layer = await compressor.compress(diffId, tar, signal);
+  const sendCompressed = (diffId: string, layer: CompressedLayer) => {
     files.push(layer);
-    await send(diffId, layer, (offset) => Promise.resolve(createReadStream(layer.path, { start: offset })));
+    return send(diffId, layer, (offset) => Promise.resolve(createReadStream(layer.path, { start: offset })));
   };
   try {
     if (toCompress.size > 0) {
@@ -262,16 +261,15 @@ async function sendBlobs(image: LocalImage, plan: PushPlan, options: PushOptions
           toCompress,
           async (diffId, tar) => {
             if (!spool) {
-              const layer = await compressor.compress(diffId, tar, signal);
-              files.push(layer);
               // Upload while the next layer compresses.
-              track(send(diffId, layer, (offset) => Promise.resolve(createReadStream(layer.path, { start: offset }))));
+              track(sendCompressed(diffId, await compressor.compress(diffId, tar, signal)));
               return;
             }
             const path = join(compressor.outputDirectory, `spool-${spooled.length}.tar`);
             spooled.push(path);
             await pipeline(tar, createWriteStream(path), { signal });
-            track(compressAndSend(diffId, createReadStream(path)).finally(() => rm(path, { force: true })));
+            const compressed = compressor.compress(diffId, createReadStream(path), signal).finally(() => rm(path, { force: true }));
+            track(compressed.then((layer) => sendCompressed(diffId, layer)));
           },
           signal,
         )
