@@ -3,8 +3,8 @@
 // screenshot. Used by the launcher (at the suite's request) and by the .vsix test.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Locator, Page } from 'playwright-core';
-import { repoRoot } from './codeServer';
+import type { Browser, Locator, Page } from 'playwright-core';
+import { launchChromium, repoRoot, workbenchUrl, type CodeServer } from './codeServer';
 
 export const artifactsDir = join(repoRoot, 'test-artifacts', 'vscode');
 
@@ -145,4 +145,13 @@ export async function quickOpen(page: Page, fileName: string): Promise<void> {
   await page.locator('.quick-input-widget .monaco-list-row').filter({ hasText: fileName }).first().waitFor({ timeout: 15_000 });
   await page.keyboard.press('Enter');
   await page.locator('.monaco-editor .view-lines').first().waitFor({ state: 'visible', timeout: 15_000 });
+}
+
+/** Chromium on the workbench of `folder`, with its Dockerfile open: how a person starts. */
+export async function openDockerfileInWorkbench(server: CodeServer, dir: string, folder: string): Promise<{ browser: Browser; page: Page }> {
+  const browser = await launchChromium(dir);
+  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  await page.goto(workbenchUrl(server, folder));
+  await quickOpen(page, 'Dockerfile');
+  return { browser, page };
 }

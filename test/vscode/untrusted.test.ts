@@ -10,8 +10,8 @@ import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { startVscodeBed, type VscodeBed } from './bed';
-import { codeServerMissing, installExtension, packageExtension, launchChromium, startCodeServer, workbenchUrl, type CodeServer } from './codeServer';
-import { codeLensTexts, notifications, quickOpen, screenshot } from './uiDriver';
+import { codeServerMissing, installExtension, packageExtension, startCodeServer, type CodeServer } from './codeServer';
+import { codeLensTexts, notifications, openDockerfileInWorkbench, screenshot } from './uiDriver';
 
 let dir: string;
 let bed: VscodeBed;
@@ -49,11 +49,8 @@ before(async () => {
     workspaceTrust: true,
     userSettings: { 'security.workspace.trust.enabled': true, 'security.workspace.trust.startupPrompt': 'never', 'security.workspace.trust.banner': 'always', 'editor.minimap.enabled': false },
   });
-  browser = await launchChromium(dir);
-  page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
   bed.proxy.resetStats();
-  await page.goto(workbenchUrl(server, bed.facts.workspace));
-  await quickOpen(page, 'Dockerfile');
+  ({ browser, page } = await openDockerfileInWorkbench(server, dir, bed.facts.workspace));
 });
 
 after(async () => {

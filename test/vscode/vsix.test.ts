@@ -8,10 +8,10 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { shortHex } from '../../server/src/core/format';
 import { startVscodeBed, type VscodeBed } from './bed';
-import { codeServerMissing, installExtension, packageExtension, launchChromium, repoRoot, startCodeServer, workbenchUrl, type CodeServer } from './codeServer';
+import { codeServerMissing, installExtension, packageExtension, repoRoot, startCodeServer, type CodeServer } from './codeServer';
 import { expectedLens } from './suite/facts';
 import { escapeRegExp } from './suite/helpers';
-import { codeLensTexts, hoverText, paletteEntries, quickOpen } from './uiDriver';
+import { codeLensTexts, hoverText, openDockerfileInWorkbench, paletteEntries } from './uiDriver';
 
 const manifest = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { contributes: { commands: { command: string; title: string; category?: string }[]; menus?: { commandPalette?: { command: string; when?: string }[] } } };
 let dir: string;
@@ -29,10 +29,7 @@ before(async () => {
   await installExtension(vsix, extensions, join(dir, 'install'));
   bed = await startVscodeBed(join(dir, 'bed'), { engine: false });
   server = await startCodeServer({ dir: join(dir, 'cs'), extensionsDir: extensions, env: bed.env, userSettings: { 'editor.minimap.enabled': false } });
-  browser = await launchChromium(dir);
-  page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-  await page.goto(workbenchUrl(server, bed.facts.workspace));
-  await quickOpen(page, 'Dockerfile');
+  ({ browser, page } = await openDockerfileInWorkbench(server, dir, bed.facts.workspace));
 });
 
 after(async () => {
