@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Installs what Layerlift's tests and demo need, on a fresh Debian machine, and nothing twice:
-# the real parts (CNCF registry, Docker engine, skopeo, htpasswd, static busybox, openssl) and
+# the real parts (CNCF registry, Docker engine, Podman, skopeo, htpasswd, static busybox, openssl) and
 # the npm dependencies. Called by `npm test`, `npm run demo` and .ci/run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need_debian=()
-for package in docker-registry docker.io skopeo apache2-utils busybox-static openssl; do
+for package in docker-registry docker.io podman skopeo apache2-utils busybox-static openssl; do
   dpkg -s "$package" >/dev/null 2>&1 || need_debian+=("$package")
 done
 if [ ${#need_debian[@]} -gt 0 ]; then

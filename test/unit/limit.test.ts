@@ -2,7 +2,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { runLimited } from '../../server/src/copy/limit';
+import { runLimited } from '../../server/src/core/limit';
 
 interface Deferred<T> {
   promise: Promise<T>;

@@ -2,7 +2,8 @@
 // and the mirror rules that say where a base image may already sit in the target registry.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { defaultSettings, engineEnvironment, globToRegExp, imageFor, mirrorCandidates, normalizeSettings, type LayerliftSettings } from '../../server/src/analysis/settings';
+import { defaultSettings, engineEnvironment, globToRegExp, imageFor, normalizeSettings, type LayerliftSettings } from '../../server/src/analysis/settings';
+import { mirrorCandidates } from '../../server/src/core/mirrors';
 
 function matches(glob: string, path: string): boolean {
   return globToRegExp(glob).test(path);

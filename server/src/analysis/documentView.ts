@@ -3,7 +3,7 @@
 // synchronous (the server's RegistryState answers from cache and fetches in the background).
 import { familiarReference, formatReference, type ImageReference } from '../core/reference';
 import type { Platform } from '../core/mediaTypes';
-import { mirrorCandidates } from './settings';
+import { mirrorCandidates } from '../core/mirrors';
 import type { DockerfileAnalysis, Instruction, Stage } from './types';
 
 export type Fact<T> =

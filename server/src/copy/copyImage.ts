@@ -8,7 +8,7 @@ import { isForeignLayerMediaType, type Descriptor, type Platform } from '../core
 import { RegistryError, isRegistryError } from '../registry/errors';
 import type { FetchedManifest, RegistryClient, RepositoryRef } from '../registry/registryClient';
 import { uploadBlob, type BlobSource } from '../registry/blobUpload';
-import { runLimited } from './limit';
+import { runLimited } from '../core/limit';
 
 export type BlobAction = 'exists' | 'mounted' | 'uploaded' | 'skipped-foreign';
 

@@ -7,8 +7,8 @@
 import type { ImageReference } from '../core/reference';
 import { selectManifest } from '../core/platform';
 import type { Descriptor, Platform } from '../core/mediaTypes';
-import { mirrorCandidates } from '../analysis/settings';
-import { runLimited } from '../copy/limit';
+import { mirrorCandidates } from '../core/mirrors';
+import { runLimited } from '../core/limit';
 import { isRegistryError } from '../registry/errors';
 import type { RegistryClient, RepositoryRef } from '../registry/registryClient';
 import type { LayerIndex } from './layerIndex';

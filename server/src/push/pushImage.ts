@@ -9,7 +9,7 @@ import { pipeline } from 'node:stream/promises';
 import { formatReference, withDigest, type ImageReference } from '../core/reference';
 import { RegistryError } from '../registry/errors';
 import { DOCKER_IMAGE_CONFIG, DOCKER_LAYER_TAR_GZIP, DOCKER_MANIFEST_V2, OCI_IMAGE_CONFIG, OCI_IMAGE_MANIFEST, OCI_LAYER_TAR_GZIP } from '../core/mediaTypes';
-import { runLimited } from '../copy/limit';
+import { runLimited } from '../core/limit';
 import { uploadBlob } from '../registry/blobUpload';
 import type { RegistryClient } from '../registry/registryClient';
 import type { LocalImage } from './imageSource';
