@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ProgressTally } from '../../server/src/core/progressTally';
 import { pushProgressEvents } from '../../server/src/push/report';
-import type { PushEvent } from '../../server/src/push/pushImage';
+import type { PushEvent } from '../../server/src/push/mover';
 import type { PushPlan } from '../../server/src/push/plan';
 
 const d = (n: number) => `sha256:${String(n).repeat(64)}`;
@@ -13,6 +13,7 @@ test('a push with existing, mounted, known and just-compressed uploads', () => {
   let now = 0;
   const tally = new ProgressTally('layers', () => now);
   const plan: PushPlan = {
+    uploader: 'layerlift',
     layers: [
       { action: 'exists', digest: d(1), size: 40_000_000, mediaType: 'x' },
       { action: 'mount', diffId: 'a', digest: d(2), size: 30_000_000, mediaType: 'x', from: 'base/app' },

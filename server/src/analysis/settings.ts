@@ -24,7 +24,7 @@ export interface LayerliftSettings {
   /** How a base missing from the target gets there (the CLI's --prepush / --runner). */
   prepush: { strategy: PrepushStrategySetting; runner?: string };
   /** Blobs in flight at once, and how new layers are compressed (the CLI's --concurrency, --compression). */
-  push: { concurrency: number; compression: CompressionSetting };
+  push: { concurrency: number; compression: CompressionSetting; uploader: 'auto' | 'engine' | 'layerlift' };
   /** The engine to build with and read images from: a DOCKER_HOST URL, or a Docker context name. */
   docker: { host?: string; context?: string };
 }
@@ -34,7 +34,7 @@ export const defaultSettings: LayerliftSettings = {
   mirrors: {},
   insecureRegistries: [],
   prepush: { strategy: 'auto' },
-  push: { concurrency: 4, compression: 'gzip' },
+  push: { concurrency: 4, compression: 'gzip', uploader: 'auto' },
   docker: {},
 };
 
@@ -70,11 +70,12 @@ export function normalizeSettings(raw: unknown): LayerliftSettings {
   const pushRaw = objectAt(value, 'push');
   const concurrency = typeof pushRaw.concurrency === 'number' && Number.isInteger(pushRaw.concurrency) && pushRaw.concurrency >= 1 ? Math.min(pushRaw.concurrency, 32) : defaultSettings.push.concurrency;
   const compression: CompressionSetting = pushRaw.compression === 'zstd' ? 'zstd' : 'gzip';
+  const uploader = pushRaw.uploader === 'engine' || pushRaw.uploader === 'layerlift' ? pushRaw.uploader : 'auto';
   const dockerRaw = objectAt(value, 'docker');
   const docker: LayerliftSettings['docker'] = {};
   if (typeof dockerRaw.host === 'string' && dockerRaw.host.trim() !== '') docker.host = dockerRaw.host.trim();
   if (typeof dockerRaw.context === 'string' && dockerRaw.context.trim() !== '') docker.context = dockerRaw.context.trim();
-  return { images, mirrors, insecureRegistries, prepush, push: { concurrency, compression }, docker };
+  return { images, mirrors, insecureRegistries, prepush, push: { concurrency, compression, uploader }, docker };
 }
 
 function objectAt(value: Record<string, unknown>, key: string): Record<string, unknown> {

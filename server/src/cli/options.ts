@@ -1,7 +1,7 @@
 // Flags every registry command shares, and the client they configure.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { RegistryClient } from '../registry/registryClient';
-import { dockerConfigCredentials } from '../registry/credentials';
+import { dockerConfigCredentials, type CredentialSource } from '../registry/credentials';
 import { UsageError } from './usageError';
 
 export const registryFlags = {
@@ -24,11 +24,16 @@ export function parseCommandArgs<T extends NonNullable<ParseArgsConfig['options'
   }
 }
 
-export function makeClient(insecure: string[] | undefined, env: NodeJS.ProcessEnv = process.env): RegistryClient {
+/** --insecure-registry flags and LAYERLIFT_INSECURE_REGISTRIES=a:5000,b:5000 together. */
+export function insecureRegistriesOf(insecure: string[] | undefined, env: NodeJS.ProcessEnv = process.env): string[] {
   const fromEnv = (env.LAYERLIFT_INSECURE_REGISTRIES ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  return [...fromEnv, ...(insecure ?? [])];
+}
+
+export function makeClient(insecure: string[] | undefined, env: NodeJS.ProcessEnv = process.env, credentials: CredentialSource = dockerConfigCredentials({ env })): RegistryClient {
   return new RegistryClient({
-    credentials: dockerConfigCredentials({ env }),
-    insecureRegistries: [...fromEnv, ...(insecure ?? [])],
+    credentials,
+    insecureRegistries: insecureRegistriesOf(insecure, env),
     userAgent: 'layerlift/0.1',
   });
 }

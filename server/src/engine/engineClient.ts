@@ -21,6 +21,8 @@ const MAX_BODY_BYTES = 32 * 1024 * 1024;
 /** Bound on the extra image lookups used to settle which history entries carry a layer. */
 const MAX_ANCHOR_LOOKUPS = 64;
 
+export type EngineFlavour = 'docker' | 'podman';
+
 export interface EngineClientOptions {
   /** Where the engine is; default: resolveDockerHost({ env }) on first use. */
   host?: ResolvedHost;
@@ -109,6 +111,7 @@ export class DockerEngineClient {
   private ownDispatcher: Agent | undefined;
   private version: Promise<string> | undefined;
   private closed = false;
+  private flavour: EngineFlavour | undefined;
 
   constructor(private readonly options: EngineClientOptions = {}) {
     this.resolved = options.host;
@@ -128,6 +131,8 @@ export class DockerEngineClient {
     const osType = header(reply.headers, 'ostype');
     const apiVersion = negotiateApiVersion(serverApiVersion);
     this.version = Promise.resolve(apiVersion);
+    // Podman's service answers the Docker API too, and says so in Libpod-Api-Version.
+    this.flavour = header(reply.headers, 'libpod-api-version') !== undefined ? 'podman' : 'docker';
     return {
       apiVersion,
       ...(serverApiVersion !== undefined ? { serverApiVersion } : {}),
@@ -264,6 +269,40 @@ export class DockerEngineClient {
     });
     body.pipe(out);
     return out;
+  }
+
+  /** Which engine answers: Docker's or Podman's Docker-compatible service (pings once if needed). */
+  async flavourOf(options: RequestOptions = {}): Promise<EngineFlavour> {
+    if (!this.flavour) await this.ping(options);
+    return this.flavour ?? 'docker';
+  }
+
+  /**
+   * A request whose answer is left to the caller (a push's JSON message stream, a tag, an
+   * untag): `path` is below the API version prefix, e.g. `/images/x/push?tag=1`. Transport
+   * failures become EngineErrors; the body has no overall limit, only `stallTimeoutMs` between
+   * chunks. The caller must consume or destroy the body.
+   */
+  async send(method: 'POST' | 'DELETE', path: string, options: RequestOptions & { operation: string; headers?: Record<string, string>; stallTimeoutMs?: number }): Promise<Dispatcher.ResponseData> {
+    const { operation, signal } = options;
+    if (this.closed) throw new EngineError({ code: 'ENGINE_ERROR', message: `cannot ${operation}: the engine client is closed`, host: this.hostText() });
+    if (signal?.aborted) throw new EngineError({ code: 'ABORTED', message: `${operation}: cancelled`, host: this.hostText() });
+    const prefix = await this.apiPrefix(signal);
+    const { origin, base } = this.origin();
+    const timeoutMs = options.stallTimeoutMs ?? this.options.timeoutMs ?? 30_000;
+    try {
+      return await this.dispatcher().request({ origin, path: base + prefix + path, method, headers: { accept: 'application/json', ...options.headers }, headersTimeout: timeoutMs, bodyTimeout: timeoutMs, ...(signal ? { signal } : {}) });
+    } catch (error) {
+      if (signal?.aborted) throw new EngineError({ code: 'ABORTED', message: `${operation}: cancelled`, host: this.hostText(), cause: error });
+      throw this.transportFailure(error, operation, timeoutMs);
+    }
+  }
+
+  /** Reads a small answer of `send` and turns a non-2xx status into the engine's one-line error. */
+  async expectOk(response: Dispatcher.ResponseData, operation: string): Promise<string> {
+    const text = (await readBounded(response.body, 1024 * 1024).catch(() => undefined)) ?? '';
+    if (response.statusCode >= 200 && response.statusCode < 300) return text;
+    throw this.engineFailure({ status: response.statusCode, headers: response.headers, text }, operation);
   }
 
   /** Closes the connections this client opened (not an injected dispatcher). Idempotent. */

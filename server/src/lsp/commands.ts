@@ -3,21 +3,17 @@
 // object (or a one-line error). Arguments: [uri] (and, for prepush, an optional stage index).
 // Settings (layerlift.prepush.*, push.*, docker.*) apply as the CLI's flags would. In an untrusted
 // workspace they refuse: they run the engine, a runner, and reach registries.
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import type { CancellationToken, WorkDoneProgressReporter } from 'vscode-languageserver';
 import { formatReference } from '../core/reference';
 import { hostPlatform } from '../core/platform';
 import { ProgressTally } from '../core/progressTally';
 import { analyzeDockerfile } from '../analysis/analyzeDockerfile';
 import { imageBaseOf } from '../analysis/baseImage';
-import { DockerEngineClient } from '../engine/engineClient';
-import { openLocalImage } from '../push/imageSource';
-import { LayerCompressor } from '../push/compressLayer';
-import { LayerIndex } from '../push/layerIndex';
-import { asCacheFullError, cacheDirectory } from '../push/cacheDirectory';
-import { pushImage, type PushEvent } from '../push/pushImage';
 import { prepushBase } from '../push/prepush';
+import type { PushEvent } from '../push/mover';
+import { runPushSession, UploaderRefused } from '../push/pushSession';
 import { pushProgressEvents, renderPlan, summaryLine } from '../push/report';
 import { RegistryClient } from '../registry/registryClient';
 import { RegistryError } from '../registry/errors';
@@ -83,7 +79,7 @@ async function runOnce(command: string, args: unknown[], context: CommandContext
   const credentials = entered ? chainCredentials(entered, context.workspace.credentials()) : context.workspace.credentials();
   const client = new RegistryClient({ credentials, insecureRegistries: settings.insecureRegistries, userAgent: 'layerlift-language-server/0.1' });
   try {
-    return await runWithClient(command, args, context, { doc, path: doc.path, target, platform, signal, env, client });
+    return await runWithClient(command, args, context, { doc, path: doc.path, target, platform, signal, env, client, credentials });
   } finally {
     await client.close();
   }
@@ -97,9 +93,10 @@ interface CommandRun {
   signal: AbortSignal;
   env: NodeJS.ProcessEnv;
   client: RegistryClient;
+  credentials: CredentialSource;
 }
 
-async function runWithClient(command: string, args: unknown[], context: CommandContext, { doc, path, target, platform, signal, env, client }: CommandRun): Promise<unknown> {
+async function runWithClient(command: string, args: unknown[], context: CommandContext, { doc, path, target, platform, signal, env, client, credentials }: CommandRun): Promise<unknown> {
   const settings = doc.settings;
   const text = await readFile(path, 'utf8');
   const analysis = analyzeDockerfile(text, { buildArgs: doc.setting?.buildArgs, target: doc.setting?.target, platform });
@@ -128,16 +125,8 @@ async function runWithClient(command: string, args: unknown[], context: CommandC
   }
   if (command !== serverCommands.plan && command !== serverCommands.push) throw new CommandError(`unknown command ${command}`);
 
-  const engine = new DockerEngineClient({ env });
-  let scratch: string | undefined;
-  let compressor: LayerCompressor | undefined;
-  let image;
+  context.progress.begin(command === serverCommands.plan ? 'Layerlift: planning the push' : 'Layerlift: pushing', 0, formatReference(target), true);
   try {
-    // A directory of this push's own, so concurrent pushes of one layer never share a file.
-    scratch = await mkdtemp(join(cacheDirectory(context.env, 'layers'), 'push-'));
-    compressor = new LayerCompressor({ directory: scratch, compression: settings.push.compression });
-    context.progress.begin(command === serverCommands.plan ? 'Layerlift: planning the push' : 'Layerlift: pushing', 0, formatReference(target), true);
-    image = await openLocalImage(formatReference(target), { engine, env });
     // `3 of 5 layers · 12.1 MB / 14.0 MB · 2.3 MB/s`, at most four times a second.
     const tally = new ProgressTally('layers');
     let lastReport = 0;
@@ -148,21 +137,17 @@ async function runWithClient(command: string, args: unknown[], context: CommandC
       lastReport = now;
       context.progress.report(tally.percent, tally.text(false));
     };
-    const result = await pushImage(
-      image,
-      { target, base, mirrors: settings.mirrors, strategy: settings.prepush.strategy, runner: settings.prepush.runner, concurrency: settings.push.concurrency, planOnly: command === serverCommands.plan, signal, onEvent },
-      { client, compressor, index: LayerIndex.open({ env: context.env }) },
-    );
+    const result = await runPushSession(
+      { image: formatReference(target), target, base, uploader: settings.push.uploader, mirrors: settings.mirrors, strategy: settings.prepush.strategy, runner: settings.prepush.runner, concurrency: settings.push.concurrency, compression: settings.push.compression, planOnly: command === serverCommands.plan, signal, onEvent },
+      { client, credentials, insecureRegistries: settings.insecureRegistries, env, cacheEnv: context.env },
+    ).catch((error: unknown) => {
+      throw error instanceof UploaderRefused ? new CommandError(error.message) : error;
+    });
     // The words too, so every editor shows what the CLI prints.
     return command === serverCommands.plan
       ? { target: result.target, plan: result.plan, text: renderPlan(target, result.plan) }
-      : { target: result.target, digest: result.digest, bytesUploaded: result.bytesUploaded, seconds: result.seconds, blobs: result.blobs, warnings: result.warnings, summary: summaryLine(result) };
-  } catch (error) {
-    // A full cache disk reads as the CLI words it: the directory, and what to do.
-    throw asCacheFullError(error, context.env) ?? error;
+      : { target: result.target, digest: result.digest, uploader: result.uploader, bytesUploaded: result.bytesUploaded, seconds: result.seconds, blobs: result.blobs, warnings: result.warnings, summary: summaryLine(result) };
   } finally {
     context.progress.done();
-    await Promise.allSettled([image?.close(), compressor?.close(), engine.close()]);
-    if (scratch) await rm(scratch, { recursive: true, force: true });
   }
 }

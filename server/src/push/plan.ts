@@ -33,6 +33,8 @@ export interface PlanInput {
   runnerConfigured: boolean;
   /** The base image, pinned by digest, when known: what a pre-push copies. */
   base?: { reference: string; repository: string };
+  /** Who sends the blobs left to upload. */
+  uploader?: 'engine' | 'layerlift';
 }
 
 export type BlobAction =
@@ -43,6 +45,8 @@ export type BlobAction =
 
 export interface PushPlan {
   layers: BlobAction[];
+  /** Who sends the `upload` blobs, the config and the manifest: the engine's push or Layerlift's uploader. */
+  uploader: 'engine' | 'layerlift';
   config: BlobAction;
   prepush?: { strategy: 'runner' | 'local'; source: string };
   /** Compressed bytes that will cross this machine's uplink (uploads; sizes known after compression count as unknown). */
@@ -73,6 +77,7 @@ export function planPush(input: PlanInput): PushPlan {
   const first = prepushes[0];
   return {
     layers,
+    uploader: input.uploader ?? 'layerlift',
     config,
     prepush: first && input.base ? { strategy: first.strategy, source: input.base.reference } : undefined,
     uplinkBytes,
@@ -105,6 +110,38 @@ function planLayer(diffId: string, input: PlanInput): BlobAction {
   // 4. Nobody has it: compress and upload from here. A blob known from elsewhere keeps its
   // digest only if the source can give those exact bytes (an OCI layout); the pusher decides.
   return { action: 'upload', diffId };
+}
+
+/**
+ * A plan from the local index alone, for a rebuild the engine pushes: when the image's lower
+ * layers were all recorded in the target repository and the layers above them are known nowhere,
+ * nothing can be mounted or pre-pushed — the engine checks and sends the rest itself. Undefined
+ * when that does not hold (a first push, or a layer another repository may lend): plan fully.
+ * A stale index costs only speed: the engine then uploads what the registry lost, as docker would.
+ */
+export function planFromIndex(
+  subject: { layers: { diffId: string }[]; configDigest: string; configSize?: number },
+  lookup: (diffId: string) => { digest: string; size: number; mediaType: string; repositories: string[] }[],
+  target: string,
+): PushPlan | undefined {
+  const layers: BlobAction[] = [];
+  let inTarget = 0;
+  for (const { diffId } of subject.layers) {
+    const known = lookup(diffId);
+    const here = known.find((k) => k.repositories.includes(target));
+    if (here && inTarget === layers.length) {
+      inTarget++;
+      layers.push({ action: 'exists', diffId, digest: here.digest, size: here.size, mediaType: here.mediaType });
+    } else if (known.length === 0) {
+      layers.push({ action: 'upload', diffId });
+    } else {
+      return undefined;
+    }
+  }
+  if (inTarget === 0) return undefined;
+  const totalBytes = layers.reduce((sum, l) => sum + (l.size ?? 0), 0);
+  const unknownUploads = layers.length - inTarget;
+  return { layers, uploader: 'engine', config: { action: 'upload', digest: subject.configDigest, size: subject.configSize ?? 0 }, uplinkBytes: subject.configSize ?? 0, unknownUploads, totalBytes: totalBytes + (subject.configSize ?? 0) };
 }
 
 /** `auto` prefers a runner (bandwidth where the registry is) over copying through this machine. */

@@ -12,7 +12,7 @@ import { runLimited } from '../core/limit';
 import { isRegistryError } from '../registry/errors';
 import type { RegistryClient, RepositoryRef } from '../registry/registryClient';
 import type { LayerIndex } from './layerIndex';
-import type { LocalImage } from './imageSource';
+import type { LocalLayer } from './localImage';
 import type { KnownBlob } from './plan';
 
 export interface ImageBlobs {
@@ -69,7 +69,7 @@ export class KnownBlobs {
 }
 
 export interface GatherInput {
-  image: LocalImage;
+  image: { layers: LocalLayer[] };
   target: ImageReference;
   base?: { ref: ImageReference; blobs: ImageBlobs };
   targetBlobs?: ImageBlobs;

@@ -4,27 +4,24 @@ import { readFile } from 'node:fs/promises';
 import { formatReference, parseReference, type ImageReference } from '../../core/reference';
 import { analyzeDockerfile } from '../../analysis/analyzeDockerfile';
 import { imageBaseOf } from '../../analysis/baseImage';
-import { openLocalImage } from '../../push/imageSource';
-import { LayerCompressor } from '../../push/compressLayer';
-import { LayerIndex } from '../../push/layerIndex';
-import { pushImage, type PushResult } from '../../push/pushImage';
+import type { PushResult } from '../../push/pushImage';
 import type { PrepushStrategy, PushPlan } from '../../push/plan';
-import { renderPlan, summaryLine } from '../../push/report';
-import { asCacheFullError, cacheDirectory } from '../../push/cacheDirectory';
-import { findEngineBase } from '../../push/findBase';
-import { DockerEngineClient } from '../../engine/engineClient';
-import { makeClient, parseCommandArgs, registryFlags, registryFlagsHelp } from '../options';
+import type { UploaderChoice } from '../../push/mover';
+import { renderPlan, summaryLine, pushProgressEvents } from '../../push/report';
+import { runPushSession, UploaderRefused } from '../../push/pushSession';
+import { dockerConfigCredentials } from '../../registry/credentials';
+import { insecureRegistriesOf, makeClient, parseCommandArgs, registryFlags, registryFlagsHelp } from '../options';
 import { ProgressLine } from '../progress';
-import { pushProgressEvents } from '../../push/report';
 import { UsageError } from '../usageError';
 import { redact } from '../../registry/credentials';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { CommandIO } from '../io';
 
 const strategies: PrepushStrategy[] = ['auto', 'mount', 'runner', 'local', 'off'];
+const uploaders: UploaderChoice[] = ['auto', 'engine', 'layerlift'];
 
-const pushFlagsHelp = `  --prepush auto|mount|runner|local|off
+const pushFlagsHelp = `  --uploader auto|engine|layerlift  who sends the layers the registry lacks (default auto: the engine's own
+                                   push for engine images, Layerlift's uploader for image files and zstd)
+  --prepush auto|mount|runner|local|off
                                    how base layers the target lacks get there (default auto: mount where
                                    the registry has them, else the runner if set, else copy through here)
   --runner CMD                     pre-push command run by the shell, with {source} and {target}, e.g.
@@ -47,7 +44,9 @@ only unique layers are compressed and uploaded (resumable). The tag moves last.
 Options:
 ${pushFlagsHelp}
 
---json prints {"target","digest","blobs":[{"digest","size","action","from"}],"bytesUploaded","seconds"}.`;
+--json prints {"target","digest","uploader","blobs":[{"digest","size","action","from"}],"bytesUploaded","seconds","planSeconds"}.
+
+Exit codes: 0 pushed; 1 failed (one line on stderr; the target tag is unchanged); 2 bad usage.`;
 
 export const planHelp = `Usage: layerlift plan IMAGE [TARGET] [--prepush STRATEGY] [--runner CMD] [--json]
 
@@ -67,6 +66,7 @@ const flags = {
   compression: { type: 'string' },
   'compression-level': { type: 'string' },
   'cleanup-prepush': { type: 'boolean' },
+  uploader: { type: 'string' },
 } as const;
 
 export async function runPush(args: string[], io: CommandIO): Promise<number> {
@@ -99,34 +99,28 @@ async function run(command: 'push' | 'plan', args: string[], io: CommandIO): Pro
   const compression = values.compression ?? 'gzip';
   if (compression !== 'gzip' && compression !== 'zstd') throw new UsageError(`--compression must be gzip or zstd, got "${compression}"`, command);
 
-  // Everything opened from here on is closed in the finally, whatever fails.
-  const client = makeClient(values['insecure-registry'], io.env);
-  const fromEngine = !/^(oci|docker-archive):/.test(imageSpec);
-  const engine = fromEngine ? new DockerEngineClient({ env: io.env }) : undefined;
-  let image: Awaited<ReturnType<typeof openLocalImage>> | undefined;
-  let compressor: LayerCompressor | undefined;
-  let scratch: string | undefined;
+  const uploader = (values.uploader ?? io.env.LAYERLIFT_UPLOADER ?? 'auto') as UploaderChoice;
+  if (!uploaders.includes(uploader)) throw new UsageError(`--uploader must be one of ${uploaders.join(', ')}, got "${uploader}"`, command);
+
+  const credentials = dockerConfigCredentials({ env: io.env });
+  const client = makeClient(values['insecure-registry'], io.env, credentials);
   const progress = io.stderrIsTTY && !values.json ? new ProgressLine(io, 'layers') : undefined;
   try {
-    // A directory of this push's own: a concurrent push of the same layer never removes our file.
-    scratch = await mkdtemp(join(cacheDirectory(io.env, 'layers'), 'push-'));
-    compressor = new LayerCompressor({ directory: scratch, level, compression });
-    image = await openLocalImage(imageSpec, { env: io.env, engine });
-    const index = LayerIndex.open({ env: io.env });
-    const result = await pushImage(image, { target, base: base ?? (engine ? await findEngineBase(engine, image.layers.map((l) => l.diffId), image.configDigest, io.signal) : undefined), strategy, runner: values.runner, concurrency, planOnly: command === 'plan', cleanupPrepush: values['cleanup-prepush'], signal: io.signal, onEvent: (e) => pushProgressEvents(e).forEach((p) => progress?.update(p)) }, { client, compressor, index });
+    const result = await runPushSession(
+      { image: imageSpec, target, base, uploader, strategy, runner: values.runner, concurrency, compression, compressionLevel: level, planOnly: command === 'plan', cleanupPrepush: values['cleanup-prepush'], signal: io.signal, onEvent: (e) => pushProgressEvents(e).forEach((p) => progress?.update(p)) },
+      { client, credentials, insecureRegistries: insecureRegistriesOf(values['insecure-registry'], io.env), env: io.env },
+    ).catch((error: unknown) => {
+      throw error instanceof UploaderRefused ? new UsageError(`${command}: ${error.message}`, command) : error;
+    });
     progress?.clear();
     for (const warning of result.warnings) io.stderr(redact(`layerlift: warning: ${warning}`));
     if (command === 'plan') io.stdout(values.json ? JSON.stringify(planJson(target, result.plan), null, 2) : renderPlan(target, result.plan));
     else if (values.json) io.stdout(JSON.stringify(summaryJson(result), null, 2));
     else io.stderr(summaryLine(result));
     return 0;
-  } catch (error) {
-    // A full cache disk is the user's to fix: say where and how, in one line.
-    throw asCacheFullError(error, io.env) ?? error;
   } finally {
     progress?.clear();
-    await Promise.allSettled([image?.close(), compressor?.close(), client.close(), engine?.close()]);
-    if (scratch) await rm(scratch, { recursive: true, force: true });
+    await client.close();
   }
 }
 
@@ -135,9 +129,9 @@ async function baseFromDockerfile(path: string): Promise<ImageReference | undefi
 }
 
 function summaryJson(result: PushResult) {
-  return { target: result.target, digest: result.digest, blobs: result.blobs.map((b) => ({ digest: b.digest, size: b.size, action: b.action, from: b.from ?? null })), bytesUploaded: result.bytesUploaded, seconds: result.seconds };
+  return { target: result.target, digest: result.digest, uploader: result.uploader, planSeconds: result.planMs / 1000, blobs: result.blobs.map((b) => ({ digest: b.digest, size: b.size, action: b.action, from: b.from ?? null })), bytesUploaded: result.bytesUploaded, seconds: result.seconds };
 }
 
 function planJson(target: ImageReference, plan: PushPlan) {
-  return { target: formatReference(target), layers: plan.layers, config: plan.config, prepush: plan.prepush ?? null, uplinkBytes: plan.uplinkBytes, unknownUploads: plan.unknownUploads, totalBytes: plan.totalBytes };
+  return { target: formatReference(target), uploader: plan.uploader, layers: plan.layers, config: plan.config, prepush: plan.prepush ?? null, uplinkBytes: plan.uplinkBytes, unknownUploads: plan.unknownUploads, totalBytes: plan.totalBytes };
 }

@@ -1,0 +1,185 @@
+// The engine uploader: after the plan's mounts, the engine's own push (Engine API
+// `POST /images/{name}/push?tag=`) sends what remains. The engine reads its own layer store,
+// compresses as it always does and remembers what it pushed (moby's v2 metadata), so a later
+// plain `docker push` finds the same blobs: Layerlift and docker never make two blobs of one layer.
+//   - The target name is tagged in the engine first when the image does not carry it, and put
+//     back as it was afterwards (our tag removed, or a tag we moved returned to its image).
+//   - X-Registry-Auth carries the login Layerlift uses (core/registryAuthHeader.ts).
+//   - The message stream becomes Layerlift's push events; an `errorDetail` a typed one-line error.
+//   - The engine writes the manifest last; afterwards the pushed manifest is read once and
+//     checked against the image (config digest, layer count) before the push is reported.
+import { encodeRegistryAuth } from '../core/registryAuthHeader';
+import { diffIdForProgressId, LineSplitter, parseEnginePushLine, type EnginePushMessage } from '../core/enginePushMessages';
+import { runLimited } from '../core/limit';
+import { configKeyFor, type CredentialSource } from '../registry/credentials';
+import { RegistryError } from '../registry/errors';
+import type { RegistryClient, RepositoryRef } from '../registry/registryClient';
+import { encodeImageRef, type DockerEngineClient } from '../engine/engineClient';
+import { engineFailure } from './engineErrors';
+import type { BlobAction } from './plan';
+import type { MovedImage, MoveRequest, Mover, PushEvent, SentBlob } from './mover';
+
+export interface EngineImageRef {
+  /** The image id (`sha256:` of its config). */
+  id: string;
+  repoTags: string[];
+  diffIds: string[];
+}
+
+export interface EngineUploaderDeps {
+  engine: DockerEngineClient;
+  client: RegistryClient;
+  credentials: CredentialSource;
+  /** Registries reached over plain HTTP (loopback and the user's insecure ones): Podman needs telling. */
+  insecure: (registry: string) => boolean;
+}
+
+/** Longest silence of the engine's message stream (a layer compressing says nothing for a while). */
+const STALL_MS = 10 * 60_000;
+
+export class EngineUploader implements Mover {
+  readonly kind = 'engine' as const;
+  constructor(
+    private readonly image: EngineImageRef,
+    private readonly deps: EngineUploaderDeps,
+  ) {}
+
+  async move(request: MoveRequest): Promise<MovedImage> {
+    const { target, plan, signal } = request;
+    const where: RepositoryRef = { registry: target.registry, repository: target.repository };
+    const tag = target.tag ?? 'latest';
+    await mountPlanned(this.deps.client, where, plan.layers, request);
+    const name = `${target.registry}/${target.repository}`;
+    const { engine } = this.deps;
+    const flavour = await engine.flavourOf({ signal });
+    const engineName = flavour === 'podman' ? 'Podman service' : 'Docker engine';
+    const restore = await this.ensureTag(name, tag, signal);
+    const reported = new Map<string, 'pushed' | 'exists' | 'mounted'>();
+    let digest: string | undefined;
+    try {
+      const login = await this.deps.credentials.get(target.registry);
+      const auth = encodeRegistryAuth(login, configKeyFor(target.registry));
+      // Podman refuses plain HTTP unless told (measured: "server gave HTTP response to HTTPS
+      // client" without tlsVerify=false); dockerd decides that itself (--insecure-registry, loopback).
+      const query = `?tag=${encodeURIComponent(tag)}${flavour === 'podman' && this.deps.insecure(target.registry) ? '&tlsVerify=false' : ''}`;
+      const operation = `push ${name}:${tag}`;
+      const response = await engine.send('POST', `/images/${encodeImageRef(name)}/push${query}`, { operation, headers: { 'x-registry-auth': auth }, signal, stallTimeoutMs: STALL_MS });
+      if (response.statusCode !== 200) await engine.expectOk(response, operation);
+      const lines = new LineSplitter();
+      const track = new LayerTracker(this.image.diffIds, plan.layers, request.onEvent, reported);
+      const handle = (message: EnginePushMessage | undefined) => {
+        if (!message) return;
+        if (message.kind === 'error') throw engineFailure(message.message, where, engineName);
+        if (message.kind === 'digest') digest = message.digest;
+        if (message.kind === 'layer') track.update(message);
+      };
+      response.body.setEncoding('utf8');
+      for await (const chunk of response.body as AsyncIterable<string>) for (const line of lines.push(chunk)) handle(parseEnginePushLine(line));
+      for (const line of lines.end()) handle(parseEnginePushLine(line));
+    } catch (error) {
+      if (signal?.aborted && !(error instanceof RegistryError)) throw new RegistryError({ code: 'ABORTED', operation: 'push', ...where, problem: 'cancelled', hint: 'the tag was not moved; run the same command again to push' });
+      throw error;
+    } finally {
+      await restore().catch((error: unknown) => request.warnings.push(`could not put the engine's tag ${name}:${tag} back: ${error instanceof Error ? error.message : String(error)}`));
+    }
+    if (!digest) throw engineFailure(`the ${engineName} ended the push without naming the pushed manifest`, where, engineName);
+    return { digest, blobs: await this.verify(where, digest, plan.layers, reported, signal), configBytesSent: 0 };
+  }
+
+  /**
+   * Makes `name:tag` in the engine point at our image; returns how to put things back: remove the
+   * tag we added, or return a tag we moved to the image it named. An image known only by id keeps
+   * the tag (removing its only name would delete it).
+   */
+  private async ensureTag(name: string, tag: string, signal?: AbortSignal): Promise<() => Promise<void>> {
+    const { engine } = this.deps;
+    const full = `${name}:${tag}`;
+    const before = await engine.imageInspect(full, { signal });
+    if (before?.id === this.image.id) return () => Promise.resolve();
+    const tagIt = async (id: string) => {
+      const response = await engine.send('POST', `/images/${encodeImageRef(id)}/tag?repo=${encodeURIComponent(name)}&tag=${encodeURIComponent(tag)}`, { operation: `tag ${full}` });
+      await engine.expectOk(response, `tag ${full}`);
+    };
+    await tagIt(this.image.id);
+    return async () => {
+      if (before) return tagIt(before.id);
+      if (this.image.repoTags.length === 0) return;
+      // Untag only: the image keeps its other names; noprune keeps its parents.
+      const response = await engine.send('DELETE', `/images/${encodeImageRef(full)}?noprune=1`, { operation: `untag ${full}` });
+      await engine.expectOk(response, `untag ${full}`);
+    };
+  }
+
+  /** The pushed manifest, read once: it must be this image, and it names each layer's blob. */
+  private async verify(where: RepositoryRef, digest: string, planned: BlobAction[], reported: Map<string, string>, signal?: AbortSignal): Promise<SentBlob[]> {
+    const manifest = await this.deps.client.getManifest(where, digest, signal);
+    const fail = (problem: string) => new RegistryError({ code: 'MANIFEST_INVALID', operation: 'push', ...where, problem, hint: 'push again; if it repeats, try --uploader layerlift' });
+    if (manifest.parsed.kind !== 'image') throw fail(`the engine pushed ${digest}, which is not an image manifest`);
+    const m = manifest.parsed.manifest;
+    if (m.config.digest !== this.image.id) throw fail(`the engine pushed ${digest} with config ${m.config.digest}, not the image ${this.image.id}`);
+    if (m.layers.length !== this.image.diffIds.length) throw fail(`the engine pushed ${m.layers.length} layers, the image has ${this.image.diffIds.length}`);
+    return m.layers.map((layer, i) => {
+      const action = planned[i];
+      const base = { digest: layer.digest, size: layer.size, mediaType: layer.mediaType };
+      if (action && action.action !== 'upload') return { ...base, action: action.action, ...(action.action === 'mount' ? { from: action.from } : {}), bytesSent: 0 };
+      const said = reported.get(this.image.diffIds[i] ?? '');
+      // Podman names no layers: what the plan left to upload counts as sent (an upper bound).
+      if (said === 'exists' || said === 'mounted') return { ...base, action: said === 'exists' ? 'exists' : 'mount', bytesSent: 0 };
+      return { ...base, action: 'upload', bytesSent: firstPosition(this.image.diffIds, i) ? layer.size : 0 };
+    });
+  }
+}
+
+const firstPosition = (diffIds: string[], i: number) => diffIds.indexOf(diffIds[i] ?? '') === i;
+
+/** The plan's cross-repository mounts, before the engine looks: then it finds those blobs there. */
+async function mountPlanned(client: RegistryClient, where: RepositoryRef, layers: BlobAction[], request: MoveRequest): Promise<void> {
+  const mounts = [...new Map(layers.flatMap((l) => (l.action === 'mount' ? [[l.digest, l] as const] : []))).values()];
+  await runLimited(mounts, request.concurrency, async (action) => {
+    request.onEvent?.({ type: 'blob-start', digest: action.digest, size: action.size, action: 'mount' });
+    const mounted = await client.startUpload(where, { digest: action.digest, from: action.from }, request.signal);
+    if (!mounted.mounted) {
+      await client.cancelUpload(mounted.session);
+      request.warnings.push(`the registry would not mount ${action.digest} from ${action.from}; the engine sends it instead`);
+    }
+    request.onEvent?.({ type: 'blob-done', digest: action.digest, size: action.size, action: 'mount', bytesSent: 0 });
+  });
+}
+
+/**
+ * The engine's per-layer messages as push events, for the layers the plan left to the engine
+ * (those the plan settled were counted when it was made). Docker names a layer by its diff_id's
+ * first 12 hex digits; its byte counts are uncompressed (current may pass total while gzip runs).
+ */
+class LayerTracker {
+  private readonly open = new Map<string, number>();
+  private readonly leftToEngine: Set<string>;
+  constructor(
+    private readonly diffIds: string[],
+    planned: BlobAction[],
+    private readonly onEvent: ((event: PushEvent) => void) | undefined,
+    private readonly reported: Map<string, 'pushed' | 'exists' | 'mounted'>,
+  ) {
+    this.leftToEngine = new Set(diffIds.filter((_, i) => planned[i]?.action === 'upload'));
+  }
+
+  update(message: Extract<EnginePushMessage, { kind: 'layer' }>): void {
+    const diffId = diffIdForProgressId(message.id, this.diffIds);
+    if (!diffId || !this.leftToEngine.has(diffId) || this.reported.has(diffId)) return;
+    const emit = (event: PushEvent) => this.onEvent?.(event);
+    if (message.state === 'exists' || message.state === 'mounted') {
+      this.reported.set(diffId, message.state);
+      emit({ type: 'blob-done', digest: diffId, size: 0, action: message.state === 'exists' ? 'exists' : 'mount', bytesSent: 0 });
+    } else if (message.state === 'pushing' && message.total !== undefined) {
+      if (!this.open.has(diffId)) {
+        this.open.set(diffId, message.total);
+        emit({ type: 'blob-start', digest: diffId, size: message.total, action: 'upload' });
+      }
+      emit({ type: 'blob-progress', digest: diffId, committed: Math.min(message.current ?? 0, message.total), size: message.total });
+    } else if (message.state === 'pushed') {
+      this.reported.set(diffId, 'pushed');
+      const size = this.open.get(diffId) ?? 0;
+      emit({ type: 'blob-done', digest: diffId, size, action: 'upload', bytesSent: size });
+    }
+  }
+}

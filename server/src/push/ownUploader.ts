@@ -1,0 +1,184 @@
+// Layerlift's own uploader: mounts the plan's mounts, then streams the layers to upload out of
+// the local image once, gzips them in worker threads and uploads them resumably (blobUpload.ts),
+// the config beside them, and the manifest last, so a failed or cancelled push never moves the
+// tag. The path for image files (OCI layouts, `docker save` archives) and for what only it does
+// (zstd, resumable uploads); engine images go through engineUploader.ts by default.
+import { createReadStream, createWriteStream } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { DOCKER_IMAGE_CONFIG, DOCKER_LAYER_TAR_GZIP, DOCKER_MANIFEST_V2, OCI_IMAGE_CONFIG, OCI_IMAGE_MANIFEST, OCI_LAYER_TAR_GZIP } from '../core/mediaTypes';
+import { runLimited, Semaphore } from '../core/limit';
+import { uploadBlob } from '../registry/blobUpload';
+import type { RegistryClient } from '../registry/registryClient';
+import type { LocalImage } from './imageSource';
+import type { LayerCompressor, CompressedLayer } from './compressLayer';
+import type { PushPlan } from './plan';
+import type { MovedImage, MoveRequest, Mover, SentBlob } from './mover';
+
+export class OwnUploader implements Mover {
+  readonly kind = 'layerlift' as const;
+  constructor(
+    private readonly image: LocalImage,
+    private readonly deps: { client: RegistryClient; compressor: LayerCompressor },
+  ) {}
+
+  async move(request: MoveRequest): Promise<MovedImage> {
+    const { image } = this;
+    const { client } = this.deps;
+    const { plan, target, signal } = request;
+    const targetRepo = { registry: target.registry, repository: target.repository };
+    // The config is small: it goes in its own lane beside the layers, not behind them.
+    const config = image.config;
+    const configSent =
+      plan.config.action === 'upload'
+        ? uploadBlob(client, targetRepo, { digest: image.configDigest, size: config.length, description: image.description, open: (offset) => Promise.resolve(Readable.from([config.subarray(offset)])) }, { signal })
+        : Promise.resolve(undefined);
+    configSent.catch(() => undefined); // awaited below; this only keeps an early failure from going unhandled
+    const blobs = await sendBlobs(image, plan, request, this.deps);
+    const configResult = await configSent;
+    // The manifest last: the tag moves only when every blob is in.
+    const manifest = buildManifest(image, blobs);
+    const reference = target.tag ?? 'latest';
+    const digest = await client.putManifest(targetRepo, reference, manifest.bytes, manifest.mediaType, signal);
+    request.onEvent?.({ type: 'manifest', digest, reference });
+    return { digest, blobs, configBytesSent: configResult?.bytesSent ?? 0 };
+  }
+}
+
+/** Mounts and uploads, largest first; layers to compress stream out of the source once. */
+async function sendBlobs(image: LocalImage, plan: PushPlan, options: MoveRequest, deps: { client: RegistryClient; compressor: LayerCompressor }): Promise<SentBlob[]> {
+  const warnings = options.warnings;
+  const { client, compressor } = deps;
+  const targetRepo = { registry: options.target.registry, repository: options.target.repository };
+  const results: SentBlob[] = new Array<SentBlob>(image.layers.length);
+  const uploads: { index: number; diffId: string }[] = [];
+  await runLimited(plan.layers.map((action, index) => ({ action, index })), options.concurrency ?? 4, async ({ action, index }) => {
+    if (action.action === 'exists' || action.action === 'prepush') {
+      results[index] = { digest: action.digest ?? '', size: action.size ?? 0, mediaType: action.mediaType ?? '', action: action.action === 'prepush' ? 'prepush' : 'exists', bytesSent: 0 };
+    } else if (action.action === 'mount') {
+      options.onEvent?.({ type: 'blob-start', digest: action.digest, size: action.size, action: 'mount' });
+      const mounted = await client.startUpload(targetRepo, { digest: action.digest, from: action.from }, options.signal);
+      if (mounted.mounted) {
+        results[index] = { digest: action.digest, size: action.size, mediaType: action.mediaType, action: 'mount', from: action.from, bytesSent: 0 };
+        options.onEvent?.({ type: 'blob-done', digest: action.digest, size: action.size, action: 'mount', bytesSent: 0 });
+      } else {
+        await client.cancelUpload(mounted.session);
+        warnings.push(`the registry would not mount ${action.digest} from ${action.from}; it was uploaded instead`);
+        uploads.push({ index, diffId: action.diffId });
+      }
+    } else if (action.diffId) {
+      uploads.push({ index, diffId: action.diffId });
+    }
+  });
+  if (uploads.length === 0) return results;
+
+  // Layers the source holds compressed (an OCI layout) go byte for byte; the rest are compressed here.
+  // A diff_id may stand several times in an image (the classic builder's empty layer): every
+  // position gets the one blob.
+  const positions = new Map<string, number[]>();
+  for (const u of uploads) positions.set(u.diffId, [...(positions.get(u.diffId) ?? []), u.index]);
+  // The first failed upload stops the rest (no compressing for nothing), and is the error thrown.
+  const failed = new AbortController();
+  const signal = options.signal ? AbortSignal.any([options.signal, failed.signal]) : failed.signal;
+  let firstError: Error | undefined;
+  const sending: Promise<void>[] = [];
+  const lanes = new Semaphore(options.concurrency ?? 4);
+  const send = async (diffId: string, blob: { digest: string; size: number; mediaType: string }, open: (offset: number) => Promise<Readable>) => {
+    await lanes.acquire();
+    try {
+      options.onEvent?.({ type: 'blob-start', digest: blob.digest, size: blob.size, action: 'upload' });
+      const exists = await client.headBlob(targetRepo, blob.digest, signal);
+      const result = exists !== undefined ? { bytesSent: 0 } : await uploadBlob(client, targetRepo, { ...blob, description: image.description, open }, { chunkSize: options.chunkSize, signal, onProgress: (committed) => options.onEvent?.({ type: 'blob-progress', digest: blob.digest, committed, size: blob.size }) });
+      (positions.get(diffId) ?? []).forEach((index, i) => {
+        results[index] = { digest: blob.digest, size: blob.size, mediaType: blob.mediaType, action: 'upload', bytesSent: i === 0 ? result.bytesSent : 0 };
+      });
+      options.onEvent?.({ type: 'blob-done', digest: blob.digest, size: blob.size, action: 'upload', bytesSent: result.bytesSent });
+    } finally {
+      lanes.release();
+    }
+  };
+  const track = (promise: Promise<void>) => {
+    sending.push(
+      promise.catch((error: unknown) => {
+        firstError ??= error instanceof Error ? error : new Error(String(error));
+        failed.abort();
+      }),
+    );
+  };
+  const toCompress = new Set<string>();
+  // Blobs the source holds compressed start largest first, so the long uploads begin early and
+  // small ones fill the lanes; layers compressed here go in the order the source streams them.
+  const ready: { diffId: string; blob: NonNullable<LocalImage['layers'][number]['compressed']> }[] = [];
+  for (const diffId of positions.keys()) {
+    const compressed = image.layers[positions.get(diffId)?.[0] ?? -1]?.compressed;
+    if (compressed) ready.push({ diffId, blob: compressed });
+    else toCompress.add(diffId);
+  }
+  for (const { diffId, blob } of ready.sort((a, b) => b.blob.size - a.blob.size)) track(send(diffId, blob, (offset) => blob.open(offset)));
+  // Compressed files live in a directory of this push's own: another push of the same layer
+  // (CI pushing to two registries at once) never deletes a file this one still reads.
+  const files: CompressedLayer[] = [];
+  // Layers stream out of the source one after the other (an engine export is one tar), so a layer
+  // compressed as it streams holds up the next and only one worker is ever busy. With several
+  // layers to compress, each is spooled (uncompressed, at read speed) into the push's scratch
+  // directory and compressed from there, as many at once as the compressor has workers. Disk
+  // use peaks at the unique layers' size; each spool file goes once its layer is compressed.
+  const spool = toCompress.size > 1 && compressor.workers > 1;
+  const spooled: string[] = [];
+  const sendCompressed = (diffId: string, layer: CompressedLayer) => {
+    files.push(layer);
+    return send(diffId, layer, (offset) => Promise.resolve(createReadStream(layer.path, { start: offset })));
+  };
+  try {
+    if (toCompress.size > 0) {
+      await image
+        .readLayers(
+          toCompress,
+          async (diffId, tar) => {
+            if (!spool) {
+              // Upload while the next layer compresses.
+              track(sendCompressed(diffId, await compressor.compress(diffId, tar, signal)));
+              return;
+            }
+            const path = join(compressor.outputDirectory, `spool-${spooled.length}.tar`);
+            spooled.push(path);
+            await pipeline(tar, createWriteStream(path), { signal });
+            const compressed = compressor.compress(diffId, createReadStream(path), signal).finally(() => rm(path, { force: true }));
+            track(compressed.then((layer) => sendCompressed(diffId, layer)));
+          },
+          signal,
+        )
+        .catch((error: unknown) => {
+          firstError ??= error instanceof Error ? error : new Error(String(error));
+        });
+    }
+    await Promise.all(sending);
+    if (firstError !== undefined) throw firstError;
+  } finally {
+    await Promise.allSettled(sending);
+    await Promise.all([...files.map((f) => f.path), ...spooled].map((path) => rm(path, { force: true })));
+  }
+  const missing = results.findIndex((r) => r === undefined);
+  if (missing >= 0 || results.length !== image.layers.length) throw new Error(`internal error: layer ${missing} of ${image.description} has no blob to reference`);
+  return results;
+}
+
+/** The image manifest: the engine's config, each layer as the blob the target now has. */
+function buildManifest(image: LocalImage, blobs: SentBlob[]): { bytes: Buffer; mediaType: string } {
+  // A Docker-built config goes in a Docker v2 manifest (what docker push writes); an OCI layout's in an OCI one.
+  // zstd has no Docker v2 media type: such an image goes in an OCI manifest too.
+  const oci = image.layers.some((l) => l.compressed?.mediaType.startsWith('application/vnd.oci.')) || blobs.some((b) => b.mediaType.endsWith('+zstd'));
+  const layerType = (mediaType: string) => {
+    if (oci) return mediaType === DOCKER_LAYER_TAR_GZIP || !mediaType ? OCI_LAYER_TAR_GZIP : mediaType;
+    return mediaType === OCI_LAYER_TAR_GZIP || !mediaType ? DOCKER_LAYER_TAR_GZIP : mediaType;
+  };
+  const manifest = {
+    schemaVersion: 2,
+    mediaType: oci ? OCI_IMAGE_MANIFEST : DOCKER_MANIFEST_V2,
+    config: { mediaType: oci ? OCI_IMAGE_CONFIG : DOCKER_IMAGE_CONFIG, digest: image.configDigest, size: image.config.length },
+    layers: blobs.map((b) => ({ mediaType: layerType(b.mediaType), digest: b.digest, size: b.size })),
+  };
+  return { bytes: Buffer.from(JSON.stringify(manifest, null, 3)), mediaType: manifest.mediaType };
+}
