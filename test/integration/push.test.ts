@@ -174,7 +174,8 @@ describe('layerlift push', () => {
     // Connections cut as PATCH requests start: the upload resumes from the registry's offset.
     uplink.set({ throttleBytesPerSecond: null, dropNext: { count: 3, match: { method: 'PATCH' } } });
     uplink.resetStats();
-    const first = await runCli(['push', '--json', target], env, { timeoutMs: 300_000 });
+    // Resuming a cut upload is Layerlift's own uploader's (the engine restarts a cut layer).
+    const first = await runCli(['push', '--json', '--uploader', 'layerlift', target], env, { timeoutMs: 300_000 });
     assert.equal(first.code, 0, first.stderr);
     assert.equal(uplink.stats().drops, 3);
     const firstDigest = (JSON.parse(first.stdout) as { digest: string }).digest;
@@ -184,7 +185,7 @@ describe('layerlift push', () => {
     uplink.clear();
     uplink.set({ throttleBytesPerSecond: { up: 2_000_000 } });
     uplink.resetStats();
-    const child = spawn(process.execPath, [cliPath, 'push', target], { env: { PATH: process.env.PATH, HOME: '/nonexistent-home', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [cliPath, 'push', '--uploader', 'layerlift', target], { env: { PATH: process.env.PATH, HOME: '/nonexistent-home', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     for (let i = 0; i < 300 && uplink.stats().upstreamBodyBytes < 2_000_000; i++) await new Promise((r) => setTimeout(r, 100));
@@ -210,7 +211,7 @@ describe('layerlift push', () => {
     await writeFile(join(context, 'Dockerfile'), `FROM ${baseRef}\n${files.map((_, i) => `COPY f${i}.bin /data/f${i}.bin`).join('\n')}\n`);
     const target = `${uplink.host}/team/layers:1`;
     await buildImage(engine, context, target);
-    const push = await runCli(['push', '--json', target], env, { timeoutMs: 300_000 });
+    const push = await runCli(['push', '--json', '--uploader', 'layerlift', target], env, { timeoutMs: 300_000 });
     assert.equal(push.code, 0, push.stderr);
     const result = JSON.parse(push.stdout) as { blobs: { action: string }[] };
     assert.deepEqual(result.blobs.slice(-files.length).map((b) => b.action), files.map(() => 'upload'));

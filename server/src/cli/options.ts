@@ -48,3 +48,17 @@ export function parseBuildArgs(pairs: string[] | undefined, command: string): Re
   }
   return buildArgs;
 }
+
+/** `--mirror PATTERN=MIRROR` values (repeatable), e.g. docker.io/library/*=registry.example.com/hub/library/*. */
+export function parseMirrors(pairs: string[] | undefined, command: string): Record<string, string> {
+  const mirrors: Record<string, string> = {};
+  for (const pair of pairs ?? []) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0 || eq === pair.length - 1) throw new UsageError(`--mirror must be PATTERN=MIRROR (e.g. 'docker.io/library/*=registry.example.com/hub/library/*'), got "${pair}"`, command);
+    mirrors[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  return mirrors;
+}
+
+export const mirrorFlagHelp = `  --mirror PATTERN=MIRROR          where the target registry mirrors a base (repeatable), e.g.
+                                   'docker.io/library/*=registry.example.com/hub/library/*'`;

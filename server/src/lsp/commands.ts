@@ -107,7 +107,7 @@ async function runWithClient(command: string, args: unknown[], context: CommandC
     context.progress.begin('Layerlift: pre-pushing the base', undefined, `${formatReference(base)} → ${target.registry}/${target.repository}`, true);
     try {
       const strategy = settings.prepush.strategy === 'off' ? 'auto' : settings.prepush.strategy;
-      return await prepushBase(client, base, target, { strategy, runner: settings.prepush.runner, platform, signal, onOutput: context.log });
+      return await prepushBase(client, base, target, { strategy, runner: settings.prepush.runner, platform, mirrors: settings.mirrors, signal, onOutput: context.log });
     } finally {
       context.progress.done();
     }

@@ -135,7 +135,7 @@ export async function pushImage(subject: PushSubject, options: PushOptions, deps
     options.onEvent?.({ type: 'prepush-start', strategy: plan.prepush.strategy, source: baseReference, target: targetFull });
     prepushed = { digest: base.blobs.manifestDigest };
     const pinned = { ...base.ref, tag: undefined, digest: base.blobs.manifestDigest };
-    const done = await prepushBase(client, pinned, target, { strategy: plan.prepush.strategy, runner: options.runner, platform: subject.platform, signal });
+    const done = await prepushBase(client, pinned, target, { strategy: plan.prepush.strategy, runner: options.runner, platform: subject.platform, mirrors: options.mirrors, signal });
     options.onEvent?.({ type: 'prepush-done', seconds: done.seconds });
     present = await probePresence(client, targetRepo, known, configDigest, signal);
     plan = planPush({ ...planInput, present, strategy: 'mount' });

@@ -31,6 +31,7 @@ Options:
   --push                           push REF after the build
   --prepush STRATEGY               how the base gets next to the registry (default auto; off: no pre-push)
   --runner CMD                     runner command for --prepush runner/auto
+  --uploader auto|engine|layerlift  who sends the new layers with --push (default auto: the engine)
 ${registryFlagsHelp}`;
 
 export async function runBuild(args: string[], io: CommandIO): Promise<number> {
@@ -44,6 +45,7 @@ export async function runBuild(args: string[], io: CommandIO): Promise<number> {
     push: { type: 'boolean' },
     prepush: { type: 'string' },
     runner: { type: 'string' },
+    uploader: { type: 'string' },
   });
   if (values.help) {
     io.stdout(buildHelp);
@@ -98,6 +100,6 @@ export async function runBuild(args: string[], io: CommandIO): Promise<number> {
     await client.close();
   }
   if (!values.push) return 0;
-  const pushArgs = [values.tag, '--prepush', strategy === 'off' ? 'off' : 'mount', ...(base ? ["--base", formatReference(base)] : []), ...(values.json ? ['--json'] : []), ...(values['insecure-registry'] ?? []).flatMap((r) => ['--insecure-registry', r])];
+  const pushArgs = [values.tag, '--prepush', strategy === 'off' ? 'off' : 'mount', ...(base ? ["--base", formatReference(base)] : []), ...(values.json ? ['--json'] : []), ...(values.uploader ? ['--uploader', values.uploader] : []), ...(values['insecure-registry'] ?? []).flatMap((r) => ['--insecure-registry', r])];
   return runPush(pushArgs, io);
 }

@@ -9,7 +9,7 @@ import { formatDuration } from '../../core/format';
 import { analyzeDockerfile } from '../../analysis/analyzeDockerfile';
 import { imageBaseOf } from '../../analysis/baseImage';
 import { prepushBase, type BasePrepushStrategy } from '../../push/prepush';
-import { makeClient, parseCommandArgs, registryFlags, registryFlagsHelp } from '../options';
+import { makeClient, mirrorFlagHelp, parseCommandArgs, parseMirrors, registryFlags, registryFlagsHelp } from '../options';
 import { UsageError } from '../usageError';
 import type { CommandIO } from '../io';
 
@@ -20,17 +20,19 @@ Copies a base image (or the base a Dockerfile's target stage is built FROM) into
 as TARGET-REPO:prepush-<first 12 hex of its digest>, so that pushing the app afterwards — with
 layerlift or with a plain docker push — finds every base layer already there.
 
-Strategies: mount (the base is in the target registry: nothing is sent), runner (run --runner,
+Strategies: mount (the target registry holds the base — its own registry, the base's path there,
+or a --mirror — so nothing is sent), runner (run --runner,
 a shell command with {source} and {target}, where bandwidth is), local (copy through this
 machine), auto (mount if possible, else the runner if set, else local).
 
 Options:
   --strategy S                     default auto
   --runner CMD                     e.g. "ssh build-host layerlift copy {source} {target}"
+${mirrorFlagHelp}
 ${registryFlagsHelp}`;
 
 export async function runPrepush(args: string[], io: CommandIO): Promise<number> {
-  const { values, positionals } = parseCommandArgs('prepush', args, { ...registryFlags, strategy: { type: 'string' }, runner: { type: 'string' } });
+  const { values, positionals } = parseCommandArgs('prepush', args, { ...registryFlags, strategy: { type: 'string' }, runner: { type: 'string' }, mirror: { type: 'string', multiple: true } });
   if (values.help) {
     io.stdout(prepushHelp);
     return 0;
@@ -42,7 +44,7 @@ export async function runPrepush(args: string[], io: CommandIO): Promise<number>
   const targetRepo = parseReference(positionals[1] as string);
   const client = makeClient(values['insecure-registry'], io.env);
   try {
-    const result = await prepushBase(client, base, targetRepo, { strategy: strategy as BasePrepushStrategy, runner: values.runner, platform: hostPlatform(), signal: io.signal, onOutput: values.json ? undefined : (text) => io.stderrRaw(text) });
+    const result = await prepushBase(client, base, targetRepo, { strategy: strategy as BasePrepushStrategy, runner: values.runner, platform: hostPlatform(), mirrors: parseMirrors(values.mirror, 'prepush'), signal: io.signal, onOutput: values.json ? undefined : (text) => io.stderrRaw(text) });
     if (values.json) io.stdout(JSON.stringify(result, null, 2));
     else io.stderr(`Pre-pushed ${result.source} to ${result.target} (${result.strategy}) in ${formatDuration(result.seconds * 1000)}: ${result.layers} layers are in the target repository`);
     return 0;

@@ -10,7 +10,7 @@ import type { UploaderChoice } from '../../push/mover';
 import { renderPlan, summaryLine, pushProgressEvents } from '../../push/report';
 import { runPushSession, UploaderRefused } from '../../push/pushSession';
 import { dockerConfigCredentials } from '../../registry/credentials';
-import { insecureRegistriesOf, makeClient, parseCommandArgs, registryFlags, registryFlagsHelp } from '../options';
+import { insecureRegistriesOf, makeClient, mirrorFlagHelp, parseCommandArgs, parseMirrors, registryFlags, registryFlagsHelp } from '../options';
 import { ProgressLine } from '../progress';
 import { UsageError } from '../usageError';
 import { redact } from '../../registry/credentials';
@@ -32,6 +32,7 @@ const pushFlagsHelp = `  --uploader auto|engine|layerlift  who sends the layers 
   --compression gzip|zstd          how new layers are compressed (default gzip; zstd needs Node 22.15+)
   --compression-level N            gzip level 1-9 (default 6, what docker uses)
   --cleanup-prepush                remove the prepush-<digest> tag after the push
+${mirrorFlagHelp}
 ${registryFlagsHelp}`;
 
 export const pushHelp = `Usage: layerlift push IMAGE [TARGET] [--prepush STRATEGY] [--runner CMD] [--json]
@@ -67,6 +68,7 @@ const flags = {
   'compression-level': { type: 'string' },
   'cleanup-prepush': { type: 'boolean' },
   uploader: { type: 'string' },
+  mirror: { type: 'string', multiple: true },
 } as const;
 
 export async function runPush(args: string[], io: CommandIO): Promise<number> {
@@ -107,7 +109,7 @@ async function run(command: 'push' | 'plan', args: string[], io: CommandIO): Pro
   const progress = io.stderrIsTTY && !values.json ? new ProgressLine(io, 'layers') : undefined;
   try {
     const result = await runPushSession(
-      { image: imageSpec, target, base, uploader, strategy, runner: values.runner, concurrency, compression, compressionLevel: level, planOnly: command === 'plan', cleanupPrepush: values['cleanup-prepush'], signal: io.signal, onEvent: (e) => pushProgressEvents(e).forEach((p) => progress?.update(p)) },
+      { image: imageSpec, target, base, uploader, mirrors: parseMirrors(values.mirror, command), strategy, runner: values.runner, concurrency, compression, compressionLevel: level, planOnly: command === 'plan', cleanupPrepush: values['cleanup-prepush'], signal: io.signal, onEvent: (e) => pushProgressEvents(e).forEach((p) => progress?.update(p)) },
       { client, credentials, insecureRegistries: insecureRegistriesOf(values['insecure-registry'], io.env), env: io.env },
     ).catch((error: unknown) => {
       throw error instanceof UploaderRefused ? new UsageError(`${command}: ${error.message}`, command) : error;
