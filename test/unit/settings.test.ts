@@ -267,14 +267,14 @@ void describe('mirrorCandidates', () => {
 
 void describe('push, pre-push and engine settings', () => {
   test('reads the nested objects VS Code sends for dotted settings', () => {
-    const s = normalizeSettings({ prepush: { strategy: 'runner', runner: 'ssh ci layerlift copy {source} {target}' }, push: { concurrency: 8, compression: 'zstd' }, docker: { host: 'unix:///run/user/1000/docker.sock' } });
+    const s = normalizeSettings({ prepush: { strategy: 'runner', runner: 'ssh ci layerlift copy {source} {target}' }, push: { concurrency: 8, compression: 'zstd', uploader: 'layerlift' }, docker: { host: 'unix:///run/user/1000/docker.sock' } });
     assert.deepEqual(s.prepush, { strategy: 'runner', runner: 'ssh ci layerlift copy {source} {target}' });
-    assert.deepEqual(s.push, { concurrency: 8, compression: 'zstd' });
+    assert.deepEqual(s.push, { concurrency: 8, compression: 'zstd', uploader: 'layerlift' });
     assert.deepEqual(s.docker, { host: 'unix:///run/user/1000/docker.sock' });
   });
 
   test('falls back to the defaults for values out of range or of the wrong type', () => {
-    const s = normalizeSettings({ prepush: { strategy: 'teleport', runner: '   ' }, push: { concurrency: 0, compression: 'brotli' }, docker: { host: 7, context: '' } });
+    const s = normalizeSettings({ prepush: { strategy: 'teleport', runner: '   ' }, push: { concurrency: 0, compression: 'brotli', uploader: 'carrier-pigeon' }, docker: { host: 7, context: '' } });
     assert.deepEqual(s.prepush, defaultSettings.prepush);
     assert.deepEqual(s.push, defaultSettings.push);
     assert.deepEqual(s.docker, {});
