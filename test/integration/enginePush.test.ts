@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { startRegistry, type Registry } from '../bed/registry';
 import { seedImage, writeFixtureImage, type FixtureImage } from '../bed/fixtures';
 import { startFaultProxy, type FaultProxy } from '../bed/faultProxy';
-import { buildImage, docker, importBusyboxImage, inspectImage, startDockerEngine, type DockerEngine } from '../bed/dockerEngine';
+import { buildImage, docker, inspectImage, startDockerEngine, type DockerEngine } from '../bed/dockerEngine';
 import { makeTempDir } from '../bed/process';
 import { runCli } from './runCli';
 import { RegistryClient } from '../../server/src/registry/registryClient';
@@ -191,8 +191,12 @@ describe('the engine uploader', () => {
     await buildApp('denied', 'denied:1', 1000);
     const mounting = await runCli(['push', 'denied:1', `${uplink.host}/team/bobs:1`], bob, { timeoutMs: 120_000 });
     // …and by the engine, for an image with nothing to mount (no base anywhere): its errorDetail.
-    await importBusyboxImage(engine, 'lonely:1');
-    const engineSide = await runCli(['push', '--base', `${team.host}/library/nothing:1`, 'lonely:1', `${uplink.host}/team/bobs:1`], bob, { timeoutMs: 120_000 });
+    const lonely = join(work.path, 'lonely');
+    await mkdir(lonely, { recursive: true });
+    await writeFile(join(lonely, 'x.bin'), randomBytes(1000));
+    await writeFile(join(lonely, 'Dockerfile'), 'FROM scratch\nCOPY x.bin /x.bin\n');
+    await buildImage(engine, lonely, 'lonely:1');
+    const engineSide = await runCli(['push', 'lonely:1', `${uplink.host}/team/bobs:1`], bob, { timeoutMs: 120_000 });
     for (const run of [mounting, engineSide]) {
       assert.equal(run.code, 1, run.stderr);
       const lines = run.stderr.trim().split('\n').filter((l) => !l.startsWith('layerlift: warning:'));

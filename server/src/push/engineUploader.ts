@@ -14,7 +14,7 @@ import { runLimited } from '../core/limit';
 import { configKeyFor, type CredentialSource } from '../registry/credentials';
 import { RegistryError } from '../registry/errors';
 import type { RegistryClient, RepositoryRef } from '../registry/registryClient';
-import { encodeImageRef, type DockerEngineClient } from '../engine/engineClient';
+import { encodeImageRef, type DockerEngineClient, type EngineFlavour } from '../engine/engineClient';
 import { engineFailure } from './engineErrors';
 import type { BlobAction } from './plan';
 import type { MovedImage, MoveRequest, Mover, PushEvent, SentBlob } from './mover';
@@ -50,40 +50,55 @@ export class EngineUploader implements Mover {
     const tag = target.tag ?? 'latest';
     await mountPlanned(this.deps.client, where, plan.layers, request);
     const name = `${target.registry}/${target.repository}`;
-    const { engine } = this.deps;
-    const flavour = await engine.flavourOf({ signal });
-    const engineName = flavour === 'podman' ? 'Podman service' : 'Docker engine';
+    const flavour = await this.deps.engine.flavourOf({ signal });
     const restore = await this.ensureTag(name, tag, signal);
     const reported = new Map<string, 'pushed' | 'exists' | 'mounted'>();
+    // While the engine pushes, a token for reading the result is fetched and a connection opened
+    // (a HEAD of the config blob), so the check afterwards costs one round trip.
+    const warm = this.deps.client.headBlob(where, this.image.id, signal).catch(() => undefined);
     let digest: string | undefined;
     try {
-      const login = await this.deps.credentials.get(target.registry);
-      const auth = encodeRegistryAuth(login, configKeyFor(target.registry));
-      // Podman refuses plain HTTP unless told (measured: "server gave HTTP response to HTTPS
-      // client" without tlsVerify=false); dockerd decides that itself (--insecure-registry, loopback).
-      const query = `?tag=${encodeURIComponent(tag)}${flavour === 'podman' && this.deps.insecure(target.registry) ? '&tlsVerify=false' : ''}`;
-      const operation = `push ${name}:${tag}`;
-      const response = await engine.send('POST', `/images/${encodeImageRef(name)}/push${query}`, { operation, headers: { 'x-registry-auth': auth }, signal, stallTimeoutMs: STALL_MS });
-      if (response.statusCode !== 200) await engine.expectOk(response, operation);
-      const lines = new LineSplitter();
-      const track = new LayerTracker(this.image.diffIds, plan.layers, request.onEvent, reported);
-      const handle = (message: EnginePushMessage | undefined) => {
-        if (!message) return;
-        if (message.kind === 'error') throw engineFailure(message.message, where, engineName);
-        if (message.kind === 'digest') digest = message.digest;
-        if (message.kind === 'layer') track.update(message);
-      };
-      response.body.setEncoding('utf8');
-      for await (const chunk of response.body as AsyncIterable<string>) for (const line of lines.push(chunk)) handle(parseEnginePushLine(line));
-      for (const line of lines.end()) handle(parseEnginePushLine(line));
+      digest = await this.pushInEngine(name, tag, where, flavour, plan.layers, reported, request);
     } catch (error) {
+      await restore().catch(() => undefined);
       if (signal?.aborted && !(error instanceof RegistryError)) throw new RegistryError({ code: 'ABORTED', operation: 'push', ...where, problem: 'cancelled', hint: 'the tag was not moved; run the same command again to push' });
       throw error;
-    } finally {
-      await restore().catch((error: unknown) => request.warnings.push(`could not put the engine's tag ${name}:${tag} back: ${error instanceof Error ? error.message : String(error)}`));
     }
+    await warm;
+    // Putting the engine's tag back and reading the pushed manifest go side by side.
+    const [blobs] = await Promise.all([
+      this.verify(where, digest, plan.layers, reported, signal),
+      restore().catch((error: unknown) => request.warnings.push(`could not put the engine's tag ${name}:${tag} back: ${error instanceof Error ? error.message : String(error)}`)),
+    ]);
+    return { digest, blobs, configBytesSent: 0 };
+  }
+
+  /** The engine's push, its messages followed as they come; resolves with the pushed manifest's digest. */
+  private async pushInEngine(name: string, tag: string, where: RepositoryRef, flavour: EngineFlavour, planned: BlobAction[], reported: Map<string, 'pushed' | 'exists' | 'mounted'>, request: MoveRequest): Promise<string> {
+    const { engine } = this.deps;
+    const engineName = flavour === 'podman' ? 'Podman service' : 'Docker engine';
+    const login = await this.deps.credentials.get(where.registry);
+    const auth = encodeRegistryAuth(login, configKeyFor(where.registry));
+    // Podman refuses plain HTTP unless told (measured: "server gave HTTP response to HTTPS
+    // client" without tlsVerify=false); dockerd decides that itself (--insecure-registry, loopback).
+    const query = `?tag=${encodeURIComponent(tag)}${flavour === 'podman' && this.deps.insecure(where.registry) ? '&tlsVerify=false' : ''}`;
+    const operation = `push ${name}:${tag}`;
+    const response = await engine.send('POST', `/images/${encodeImageRef(name)}/push${query}`, { operation, headers: { 'x-registry-auth': auth }, signal: request.signal, stallTimeoutMs: STALL_MS });
+    if (response.statusCode !== 200) await engine.expectOk(response, operation);
+    const lines = new LineSplitter();
+    const track = new LayerTracker(this.image.diffIds, planned, request.onEvent, reported);
+    let digest: string | undefined;
+    const handle = (message: EnginePushMessage | undefined) => {
+      if (!message) return;
+      if (message.kind === 'error') throw engineFailure(message.message, where, engineName);
+      if (message.kind === 'digest') digest = message.digest;
+      if (message.kind === 'layer') track.update(message);
+    };
+    response.body.setEncoding('utf8');
+    for await (const chunk of response.body as AsyncIterable<string>) for (const line of lines.push(chunk)) handle(parseEnginePushLine(line));
+    for (const line of lines.end()) handle(parseEnginePushLine(line));
     if (!digest) throw engineFailure(`the ${engineName} ended the push without naming the pushed manifest`, where, engineName);
-    return { digest, blobs: await this.verify(where, digest, plan.layers, reported, signal), configBytesSent: 0 };
+    return digest;
   }
 
   /**
