@@ -145,6 +145,25 @@ describe('the engine uploader', () => {
     assert.equal(await tagDigest('team/app', '1'), result.digest);
   });
 
+  test('progress a CI log can read: --progress plain lines per layer change, --progress json events', async () => {
+    await buildApp('logs', 'logs:1', 300_000);
+    const plain = await runCli(['push', '--progress', 'plain', 'logs:1', `${uplink.host}/team/logs:1`], env, { timeoutMs: 120_000 });
+    assert.equal(plain.code, 0, plain.stderr);
+    const lines = plain.stderr.trim().split('\n');
+    assert.match(lines[0] ?? '', /^\[ +\d+\.\ds\] plan: 3 layers — 2 mount, 1 upload \(the engine's push\)$/);
+    assert.equal(lines.filter((l) => /^\[ +\d+\.\ds\] mount [0-9a-f]{12} \S+ \S+ done$/.test(l)).length, 2, plain.stderr);
+    assert.ok(lines.some((l) => /^\[ +\d+\.\ds\] upload [0-9a-f]{12} started \S+ \S+$/.test(l)), plain.stderr);
+    assert.ok(lines.some((l) => /^\[ +\d+\.\ds\] upload [0-9a-f]{12} done \S+ \S+ sent$/.test(l)), plain.stderr);
+    assert.match(lines.at(-1) ?? '', /^Pushed .*team\/logs:1@sha256:[0-9a-f]{64} by the engine — uploaded/);
+    await buildApp('logs', 'logs:1', 300_000);
+    const json = await runCli(['push', '--progress', 'json', 'logs:1', `${uplink.host}/team/logs:1`], env, { timeoutMs: 120_000 });
+    assert.equal(json.code, 0, json.stderr);
+    const events = json.stderr.trim().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { type: string; time: string; elapsed: number });
+    assert.equal(events[0]?.type, 'plan');
+    assert.ok(events.every((e) => typeof e.elapsed === 'number' && !Number.isNaN(Date.parse(e.time))), json.stderr);
+    assert.ok(events.some((e) => e.type === 'blob-done'), json.stderr);
+  });
+
   test('a local tag already named like the target is put back on its own image', async () => {
     await buildApp('other', 'other:1', 1000);
     const target = `${uplink.host}/team/taken:1`;
@@ -199,7 +218,7 @@ describe('the engine uploader', () => {
     const engineSide = await runCli(['push', 'lonely:1', `${uplink.host}/team/bobs:1`], bob, { timeoutMs: 120_000 });
     for (const run of [mounting, engineSide]) {
       assert.equal(run.code, 1, run.stderr);
-      const lines = run.stderr.trim().split('\n').filter((l) => !l.startsWith('layerlift: warning:'));
+      const lines = run.stderr.trim().split('\n').filter((l) => !l.startsWith('layerlift: warning:') && !l.startsWith('['));
       assert.equal(lines.length, 1, run.stderr);
       assert.match(lines[0] ?? '', /^layerlift: (push|mount) .*team\/bobs: .*denied.* — .*docker login/);
       assert.ok(!run.stderr.includes(password));

@@ -7,11 +7,11 @@ import { imageBaseOf } from '../../analysis/baseImage';
 import type { PushResult } from '../../push/pushImage';
 import type { PrepushStrategy, PushPlan } from '../../push/plan';
 import type { UploaderChoice } from '../../push/mover';
-import { renderPlan, summaryLine, pushProgressEvents } from '../../push/report';
+import { renderPlan, summaryLine } from '../../push/report';
 import { runPushSession, UploaderRefused } from '../../push/pushSession';
 import { dockerConfigCredentials } from '../../registry/credentials';
 import { insecureRegistriesOf, makeClient, mirrorFlagHelp, parseCommandArgs, parseMirrors, registryFlags, registryFlagsHelp } from '../options';
-import { ProgressLine } from '../progress';
+import { PROGRESS_MODES, pushProgress, type ProgressMode } from '../pushProgress';
 import { UsageError } from '../usageError';
 import { redact } from '../../registry/credentials';
 import type { CommandIO } from '../io';
@@ -21,6 +21,10 @@ const uploaders: UploaderChoice[] = ['auto', 'engine', 'layerlift'];
 
 const pushFlagsHelp = `  --uploader auto|engine|layerlift  who sends the layers the registry lacks (default auto: the engine's own
                                    push for engine images, Layerlift's uploader for image files and zstd)
+  --progress auto|tty|plain|json|quiet
+                                   progress on stderr (default auto: a live line on a terminal; off one,
+                                   a timestamped line per layer change and a heartbeat every 10 s, or
+                                   nothing with --json); json: one JSON object per event per line
   --prepush auto|mount|runner|local|off
                                    how base layers the target lacks get there (default auto: mount where
                                    the registry has them, else the runner if set, else copy through here)
@@ -69,6 +73,7 @@ const flags = {
   'cleanup-prepush': { type: 'boolean' },
   uploader: { type: 'string' },
   mirror: { type: 'string', multiple: true },
+  progress: { type: 'string' },
 } as const;
 
 export async function runPush(args: string[], io: CommandIO): Promise<number> {
@@ -106,22 +111,24 @@ async function run(command: 'push' | 'plan', args: string[], io: CommandIO): Pro
 
   const credentials = dockerConfigCredentials({ env: io.env });
   const client = makeClient(values['insecure-registry'], io.env, credentials);
-  const progress = io.stderrIsTTY && !values.json ? new ProgressLine(io, 'layers') : undefined;
+  const mode = (values.progress ?? 'auto') as ProgressMode;
+  if (!PROGRESS_MODES.includes(mode)) throw new UsageError(`--progress must be one of ${PROGRESS_MODES.join(', ')}, got "${values.progress}"`, command);
+  const progress = pushProgress(command === 'plan' && mode === 'auto' ? 'quiet' : mode, io, { json: Boolean(values.json) });
   try {
     const result = await runPushSession(
-      { image: imageSpec, target, base, uploader, mirrors: parseMirrors(values.mirror, command), strategy, runner: values.runner, concurrency, compression, compressionLevel: level, planOnly: command === 'plan', cleanupPrepush: values['cleanup-prepush'], signal: io.signal, onEvent: (e) => pushProgressEvents(e).forEach((p) => progress?.update(p)) },
+      { image: imageSpec, target, base, uploader, mirrors: parseMirrors(values.mirror, command), strategy, runner: values.runner, concurrency, compression, compressionLevel: level, planOnly: command === 'plan', cleanupPrepush: values['cleanup-prepush'], signal: io.signal, onEvent: (e) => progress.update(e) },
       { client, credentials, insecureRegistries: insecureRegistriesOf(values['insecure-registry'], io.env), env: io.env },
     ).catch((error: unknown) => {
       throw error instanceof UploaderRefused ? new UsageError(`${command}: ${error.message}`, command) : error;
     });
-    progress?.clear();
+    progress.close();
     for (const warning of result.warnings) io.stderr(redact(`layerlift: warning: ${warning}`));
     if (command === 'plan') io.stdout(values.json ? JSON.stringify(planJson(target, result.plan), null, 2) : renderPlan(target, result.plan));
     else if (values.json) io.stdout(JSON.stringify(summaryJson(result), null, 2));
     else io.stderr(summaryLine(result));
     return 0;
   } finally {
-    progress?.clear();
+    progress.close();
     await client.close();
   }
 }
