@@ -164,6 +164,21 @@ describe('the engine uploader', () => {
     assert.ok(events.some((e) => e.type === 'blob-done'), json.stderr);
   });
 
+  test('several targets: the layers go once, then every tag', async () => {
+    await buildApp('tags', 'tags:1', 500_000);
+    uplink.resetStats();
+    const run = await runCli(['push', '--json', 'tags:1', `${uplink.host}/team/tags:latest`, `${uplink.host}/team/tags:1.4.7`], env, { timeoutMs: 120_000 });
+    assert.equal(run.code, 0, run.stderr);
+    const results = JSON.parse(run.stdout) as { target: string; digest: string; blobs: { action: string; size: number }[] }[];
+    assert.deepEqual(results.map((r) => r.target), [`${uplink.host}/team/tags:latest`, `${uplink.host}/team/tags:1.4.7`]);
+    assert.equal(results[0]?.digest, results[1]?.digest);
+    assert.deepEqual(results[1]?.blobs.map((b) => b.action), results[1]?.blobs.map(() => 'exists'), 'the second tag finds every layer');
+    const sent = uplink.stats().upstreamBytes;
+    assert.ok(sent <= 500_000 * 1.25 + 60_000, `sent ${sent} for a 500 kB layer and two tags`);
+    assert.equal(await tagDigest('team/tags', '1.4.7'), results[0]?.digest);
+    assert.equal(await tagDigest('team/tags', 'latest'), results[0]?.digest);
+  });
+
   test('a local tag already named like the target is put back on its own image', async () => {
     await buildApp('other', 'other:1', 1000);
     const target = `${uplink.host}/team/taken:1`;

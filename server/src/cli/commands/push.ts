@@ -39,12 +39,13 @@ const pushFlagsHelp = `  --uploader auto|engine|layerlift  who sends the layers 
 ${mirrorFlagHelp}
 ${registryFlagsHelp}`;
 
-export const pushHelp = `Usage: layerlift push IMAGE [TARGET] [--prepush STRATEGY] [--runner CMD] [--json]
+export const pushHelp = `Usage: layerlift push IMAGE [TARGET...] [--uploader U] [--prepush STRATEGY] [--runner CMD] [--json]
 
 Pushes IMAGE (a Docker engine image, oci:DIR[:TAG] or docker-archive:FILE) to TARGET (default:
-IMAGE's own reference), sending only what the target registry lacks: layers it has are skipped,
-layers another repository there has are mounted, the base is pre-pushed near the registry, and
-only unique layers are compressed and uploaded (resumable). The tag moves last.
+IMAGE's own reference; several TARGETs: the layers go once, then every tag), sending only what
+the target registry lacks: layers it has are skipped, layers another repository there has are
+mounted, the base is pre-pushed near the registry, and the rest is sent by the engine's own push
+(engine images) or Layerlift's resumable uploader (image files, zstd). The tag moves last.
 
 Options:
 ${pushFlagsHelp}
@@ -90,15 +91,15 @@ async function run(command: 'push' | 'plan', args: string[], io: CommandIO): Pro
     io.stdout(command === 'push' ? pushHelp : planHelp);
     return 0;
   }
-  if (positionals.length < 1 || positionals.length > 2) throw new UsageError(`${command} takes IMAGE and an optional TARGET, got ${positionals.length} argument(s)`, command);
+  if (positionals.length < 1 || (command === 'plan' && positionals.length > 2)) throw new UsageError(`${command} takes IMAGE and ${command === 'plan' ? 'an optional TARGET' : 'optional TARGETs'}, got ${positionals.length} argument(s)`, command);
   const imageSpec = positionals[0] as string;
   const strategy = (values.prepush ?? 'auto') as PrepushStrategy;
   if (!strategies.includes(strategy)) throw new UsageError(`--prepush must be one of ${strategies.join(', ')}, got "${values.prepush}"`, command);
   const concurrency = values.concurrency === undefined ? 4 : Number(values.concurrency);
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new UsageError(`--concurrency must be a whole number above 0, got "${values.concurrency}"`, command);
-  const targetText = positionals[1] ?? (/^(oci|docker-archive):/.test(imageSpec) ? undefined : imageSpec.replace(/^docker-daemon:/, ''));
-  if (!targetText) throw new UsageError(`${command}: name a TARGET for ${imageSpec}`, command);
-  const target = parseReference(targetText);
+  const targetTexts = positionals.length > 1 ? positionals.slice(1) : /^(oci|docker-archive):/.test(imageSpec) ? [] : [imageSpec.replace(/^docker-daemon:/, '')];
+  if (targetTexts.length === 0) throw new UsageError(`${command}: name a TARGET for ${imageSpec}`, command);
+  const targets = targetTexts.map((text) => parseReference(text));
   const base = values.base ? parseReference(values.base) : values.dockerfile ? await baseFromDockerfile(values.dockerfile) : undefined;
 
   const level = values['compression-level'] === undefined ? undefined : Number(values['compression-level']);
@@ -114,18 +115,24 @@ async function run(command: 'push' | 'plan', args: string[], io: CommandIO): Pro
   const mode = (values.progress ?? 'auto') as ProgressMode;
   if (!PROGRESS_MODES.includes(mode)) throw new UsageError(`--progress must be one of ${PROGRESS_MODES.join(', ')}, got "${values.progress}"`, command);
   const progress = pushProgress(command === 'plan' && mode === 'auto' ? 'quiet' : mode, io, { json: Boolean(values.json) });
+  const results: PushResult[] = [];
   try {
-    const result = await runPushSession(
-      { image: imageSpec, target, base, uploader, mirrors: parseMirrors(values.mirror, command), strategy, runner: values.runner, concurrency, compression, compressionLevel: level, planOnly: command === 'plan', cleanupPrepush: values['cleanup-prepush'], signal: io.signal, onEvent: (e) => progress.update(e) },
-      { client, credentials, insecureRegistries: insecureRegistriesOf(values['insecure-registry'], io.env), env: io.env },
-    ).catch((error: unknown) => {
-      throw error instanceof UploaderRefused ? new UsageError(`${command}: ${error.message}`, command) : error;
-    });
-    progress.close();
-    for (const warning of result.warnings) io.stderr(redact(`layerlift: warning: ${warning}`));
-    if (command === 'plan') io.stdout(values.json ? JSON.stringify(planJson(target, result.plan), null, 2) : renderPlan(target, result.plan));
-    else if (values.json) io.stdout(JSON.stringify(summaryJson(result), null, 2));
-    else io.stderr(summaryLine(result));
+    // Several targets: the first push sends the layers, each later one finds them there (exists
+    // or mount) and puts only its manifest.
+    for (const target of targets) {
+      const result = await runPushSession(
+        { image: imageSpec, target, base, uploader, mirrors: parseMirrors(values.mirror, command), strategy, runner: values.runner, concurrency, compression, compressionLevel: level, planOnly: command === 'plan', cleanupPrepush: values['cleanup-prepush'], signal: io.signal, onEvent: (e) => progress.update(e) },
+        { client, credentials, insecureRegistries: insecureRegistriesOf(values['insecure-registry'], io.env), env: io.env },
+      ).catch((error: unknown) => {
+        throw error instanceof UploaderRefused ? new UsageError(`${command}: ${error.message}`, command) : error;
+      });
+      results.push(result);
+      progress.close();
+      for (const warning of result.warnings) io.stderr(redact(`layerlift: warning: ${warning}`));
+      if (command === 'plan') io.stdout(values.json ? JSON.stringify(planJson(target, result.plan), null, 2) : renderPlan(target, result.plan));
+      else if (!values.json) io.stderr(summaryLine(result));
+    }
+    if (command === 'push' && values.json) io.stdout(JSON.stringify(results.length === 1 ? summaryJson(results[0] as PushResult) : results.map(summaryJson), null, 2));
     return 0;
   } finally {
     progress.close();
