@@ -23,3 +23,13 @@ export function mirrorCandidates(mirrors: Record<string, string>, baseRepository
   }
   return out;
 }
+
+/**
+ * The mirror a pre-push fills for a base, when a rule maps it into `registry`: the repository
+ * path there (`hub/library/python`). The pre-push tag then lives in the mirror, shared by every
+ * app repository that mounts from it, and app repositories stay clean.
+ */
+export function mirrorRepositoryIn(registry: string, mirrors: Record<string, string>, baseRepository: string): string | undefined {
+  const inRegistry = mirrorCandidates(mirrors, baseRepository).find((m) => m.startsWith(`${registry}/`));
+  return inRegistry?.slice(registry.length + 1);
+}

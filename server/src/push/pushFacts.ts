@@ -81,7 +81,17 @@ export interface GatherInput {
 export function gatherKnown(input: GatherInput): KnownBlobs {
   const known = new KnownBlobs();
   const targetRepo = `${input.target.registry}/${input.target.repository}`;
-  if (input.base) known.addImage(input.base.blobs, `${input.base.ref.registry}/${input.base.ref.repository}`);
+  if (input.base) {
+    known.addImage(input.base.blobs, `${input.base.ref.registry}/${input.base.ref.repository}`);
+    // Where a base may sit in the target registry: the user's mirrors first (the source they
+    // declared, shared by every app), then its own path. Mount candidates are tried in this order.
+    const baseFull = `${input.base.ref.registry}/${input.base.ref.repository}`;
+    const extra = [...mirrorCandidates(input.mirrors ?? {}, baseFull), `${input.target.registry}/${input.base.ref.repository}`];
+    for (const [i, layer] of input.base.blobs.layers.entries()) {
+      const diffId = input.base.blobs.diffIds[i];
+      if (diffId) for (const repository of extra) known.add(diffId, layer, repository);
+    }
+  }
   if (input.targetBlobs) known.addImage(input.targetBlobs, targetRepo);
   for (const layer of input.image.layers) {
     for (const entry of input.index?.lookup(layer.diffId) ?? []) {
@@ -90,15 +100,6 @@ export function gatherKnown(input: GatherInput): KnownBlobs {
     }
     if (layer.compressed) known.add(layer.diffId, layer.compressed);
   }
-  // Where a base may sit in the target registry: under its own path, and the user's mirrors.
-  if (input.base) {
-    const baseFull = `${input.base.ref.registry}/${input.base.ref.repository}`;
-    const extra = [`${input.target.registry}/${input.base.ref.repository}`, ...mirrorCandidates(input.mirrors ?? {}, baseFull)];
-    for (const [i, layer] of input.base.blobs.layers.entries()) {
-      const diffId = input.base.blobs.diffIds[i];
-      if (diffId) for (const repository of extra) known.add(diffId, layer, repository);
-    }
-  }
   return known;
 }
 
@@ -106,7 +107,7 @@ export function gatherKnown(input: GatherInput): KnownBlobs {
  * HEADs the target and the mount candidates in the target registry for every known blob.
  * Returns `registry/repository|digest` → present. A repository we may not read counts as absent.
  */
-export async function probePresence(client: RegistryClient, target: RepositoryRef, known: KnownBlobs, configDigest: string, signal?: AbortSignal): Promise<Map<string, boolean>> {
+export async function probePresence(client: RegistryClient, target: RepositoryRef, known: KnownBlobs, configDigest: string, signal?: AbortSignal, onDenied?: (repository: string) => void): Promise<Map<string, boolean>> {
   const targetFull = `${target.registry}/${target.repository}`;
   const probes = new Set<string>([`${targetFull}|${configDigest}`]);
   for (const blobs of known.byDiffId.values()) {
@@ -124,8 +125,11 @@ export async function probePresence(client: RegistryClient, target: RepositoryRe
     } catch (error) {
       // Registries answer a repository that does not exist yet (or may not be read) with 401/403/404:
       // absent, as far as the plan goes; a real auth problem shows on the push itself.
-      if (isRegistryError(error) && ['DENIED', 'UNAUTHORIZED', 'NAME_UNKNOWN'].includes(error.code)) present.set(probe, false);
-      else throw error;
+      if (isRegistryError(error) && ['DENIED', 'UNAUTHORIZED', 'NAME_UNKNOWN'].includes(error.code)) {
+        present.set(probe, false);
+        // A mount source we may not read is worth saying (the target itself shows on the push).
+        if (error.code !== 'NAME_UNKNOWN' && repository !== targetFull) onDenied?.(repository);
+      } else throw error;
     }
   });
   return present;

@@ -3,6 +3,7 @@
 // the config, and the manifest last, so a failed or cancelled push never moves the tag. What was
 // pushed is recorded in the local index for the next plan.
 import { formatReference, withDigest, type ImageReference } from '../core/reference';
+import { mirrorCandidates, mirrorRepositoryIn } from '../core/mirrors';
 import { RegistryError } from '../registry/errors';
 import type { RegistryClient } from '../registry/registryClient';
 import type { LayerIndex } from './layerIndex';
@@ -110,7 +111,16 @@ export async function pushImage(subject: PushSubject, options: PushOptions, deps
   ]);
   const known = gatherKnown({ image: subject, target, base, targetBlobs, index: deps.index, mirrors: options.mirrors });
   const configDigest = subject.configDigest;
-  let present = await probePresence(client, targetRepo, known, configDigest, signal);
+  // The user's own mirror rules name repositories they expect to mount from: say so when they
+  // may not (other candidates, like the base's path in the target registry, are only guesses).
+  const mirrorRepositories = new Set(base ? mirrorCandidates(options.mirrors ?? {}, `${base.ref.registry}/${base.ref.repository}`) : []);
+  const denied = new Set<string>();
+  const onDenied = (repository: string) => {
+    if (denied.has(repository) || !mirrorRepositories.has(repository)) return;
+    denied.add(repository);
+    warnings.push(`no pull access to ${repository}, so nothing is mounted from it: ask for pull rights there (mounts need them); trying the next candidate`);
+  };
+  let present = await probePresence(client, targetRepo, known, configDigest, signal, onDenied);
   const baseReference = base ? formatReference(withDigest({ ...base.ref, tag: undefined }, base.blobs.manifestDigest)) : undefined;
   const planInput = {
     target: targetFull,
@@ -130,14 +140,18 @@ export async function pushImage(subject: PushSubject, options: PushOptions, deps
 
   // Pre-push: copy the base next to the target (runner where bandwidth is, or through here),
   // then plan again: its blobs are now in the target repository.
+  // With a mirror for the base in the target registry, the pre-push fills the mirror (once for
+  // every app on that base) and this push mounts from it; otherwise it goes into the target.
   let prepushed: { digest: string } | undefined;
   if (plan.prepush && base && baseReference) {
-    options.onEvent?.({ type: 'prepush-start', strategy: plan.prepush.strategy, source: baseReference, target: targetFull });
-    prepushed = { digest: base.blobs.manifestDigest };
+    const mirror = mirrorRepositoryIn(target.registry, options.mirrors ?? {}, `${base.ref.registry}/${base.ref.repository}`);
+    const destination: ImageReference = mirror ? { registry: target.registry, repository: mirror } : target;
+    options.onEvent?.({ type: 'prepush-start', strategy: plan.prepush.strategy, source: baseReference, target: `${destination.registry}/${destination.repository}` });
+    if (!mirror) prepushed = { digest: base.blobs.manifestDigest };
     const pinned = { ...base.ref, tag: undefined, digest: base.blobs.manifestDigest };
-    const done = await prepushBase(client, pinned, target, { strategy: plan.prepush.strategy, runner: options.runner, platform: subject.platform, mirrors: options.mirrors, signal });
+    const done = await prepushBase(client, pinned, destination, { strategy: plan.prepush.strategy, runner: options.runner, platform: subject.platform, mirrors: options.mirrors, signal });
     options.onEvent?.({ type: 'prepush-done', seconds: done.seconds });
-    present = await probePresence(client, targetRepo, known, configDigest, signal);
+    present = await probePresence(client, targetRepo, known, configDigest, signal, onDenied);
     plan = planPush({ ...planInput, present, strategy: 'mount' });
   }
   const result = await finish(plan, Date.now() - started);

@@ -128,6 +128,29 @@ export class RegistryClient {
     return digest;
   }
 
+  /**
+   * The repository's tags (end-8a/8b), following `Link: <…>; rel="next"` pages (at most 100
+   * pages of 1,000). An unknown repository has none.
+   */
+  async listTags(repo: RepositoryRef, signal?: AbortSignal): Promise<string[]> {
+    const tags: string[] = [];
+    let path = `/v2/${repo.repository}/tags/list?n=1000`;
+    for (let page = 0; page < 100 && path; page++) {
+      const req = { method: 'GET' as const, path, scopes: pullScope(repo), signal };
+      const res = await this.request(repo, 'pull', req);
+      if (res.status === 404) {
+        await res.body.dump();
+        return tags;
+      }
+      await this.http.expect(res, [200], { ...req, ...repo, operation: 'pull' }, 'NAME_UNKNOWN');
+      const body = (await res.body.json().catch(() => ({}))) as { tags?: unknown };
+      if (Array.isArray(body.tags)) tags.push(...body.tags.filter((t): t is string => typeof t === 'string'));
+      const next = /<([^>]+)>\s*;\s*rel="?next"?/.exec(headerString(res.headers.link) ?? '');
+      path = next?.[1] ?? '';
+    }
+    return tags;
+  }
+
   /** DELETE a manifest by digest (end-9). */
   async deleteManifest(repo: RepositoryRef, digest: string, signal?: AbortSignal): Promise<void> {
     const req = { method: 'DELETE' as const, path: `/v2/${repo.repository}/manifests/${digest}`, scopes: [repositoryScope(repo.repository, ['delete'])], signal };
