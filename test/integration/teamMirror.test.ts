@@ -55,7 +55,7 @@ before(async () => {
     auth: 'token',
     users: { alice: password, carol: password },
     acl: [
-      { account: 'alice', name: '*', actions: ['pull', 'push'] },
+      { account: 'alice', name: '*', actions: ['pull', 'push', 'delete'] },
       // carol may push her apps but not read the team's mirror
       { account: 'carol', name: 'team/*', actions: ['pull', 'push'] },
     ],
@@ -120,5 +120,40 @@ describe('a base pre-pushed once per registry, through a mirror', () => {
     const warnings = run.stderr.split('\n').filter((l) => l.includes('no pull access'));
     assert.equal(warnings.length, 1, run.stderr);
     assert.match(warnings[0] ?? '', new RegExp(`^layerlift: warning: no pull access to ${uplink.host.replace(/\./g, '\\.')}/hub/library/base, .*pull rights`));
+  });
+
+  test('prune-prepush removes the pre-push tags no image uses any more, and keeps the rest', async () => {
+    const prune = (args: string[]) => runCli(['prune-prepush', '--json', ...args], { DOCKER_CONFIG: engine.env.DOCKER_CONFIG });
+    type Pruned = { removed: { tag: string; reason: string }[]; kept: string[] };
+    // The mirror's base is used by the three apps: kept.
+    const users = ['alpha', 'beta', 'gamma'].flatMap((n) => ['--used-by', `${team.host}/team/${n}`]);
+    const inUse = await prune([...users, `${team.host}/hub/library/base`]);
+    assert.equal(inUse.code, 0, inUse.stderr);
+    assert.deepEqual((JSON.parse(inUse.stdout) as Pruned).removed, []);
+    // Without a mirror the pre-push tag sits in the app repository; once its tag names an image on
+    // another base, nothing uses the pre-pushed base any more.
+    const image = await buildApp('solo');
+    const pushed = await runCli(['push', '--json', '--prepush', 'local', image, `${team.host}/team/solo:1`], { ...env, XDG_CACHE_HOME: join(work.path, 'solo-cache') }, { timeoutMs: 180_000 });
+    assert.equal(pushed.code, 0, pushed.stderr);
+    const prepushTags = (await tags('team/solo')).filter((t) => t.startsWith('prepush-'));
+    assert.equal(prepushTags.length, 1);
+    const kept = await prune([`${team.host}/team/solo`]);
+    assert.deepEqual((JSON.parse(kept.stdout) as Pruned).removed, [], 'team/solo:1 still uses the base');
+    const lonely = join(work.path, 'lonely');
+    await mkdir(lonely, { recursive: true });
+    await writeFile(join(lonely, 'x.bin'), randomBytes(1000));
+    await writeFile(join(lonely, 'Dockerfile'), 'FROM scratch\nCOPY x.bin /x.bin\n');
+    await buildImage(engine, lonely, 'lonely:1');
+    const moved = await runCli(['push', '--json', 'lonely:1', `${team.host}/team/solo:1`], { ...env, XDG_CACHE_HOME: join(work.path, 'solo-cache') }, { timeoutMs: 120_000 });
+    assert.equal(moved.code, 0, moved.stderr);
+    const dry = await runCli(['prune-prepush', '--dry-run', `${team.host}/team/solo`], { DOCKER_CONFIG: engine.env.DOCKER_CONFIG });
+    assert.equal(dry.code, 0, dry.stderr);
+    assert.match(dry.stderr, new RegExp(`would remove .*team/solo:${prepushTags[0]} .*no image uses its base`));
+    assert.deepEqual((await tags('team/solo')).filter((t) => t.startsWith('prepush-')), prepushTags, 'a dry run removes nothing');
+    const removed = await prune([`${team.host}/team/solo`]);
+    assert.equal(removed.code, 0, removed.stderr);
+    assert.deepEqual((JSON.parse(removed.stdout) as Pruned).removed.map((r) => [r.tag, r.reason]), [[prepushTags[0], 'unused']]);
+    assert.deepEqual((await tags('team/solo')).filter((t) => t.startsWith('prepush-')), []);
+    assert.deepEqual(await tags('team/solo'), ['1'], 'the app tag stays');
   });
 });

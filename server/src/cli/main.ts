@@ -4,6 +4,7 @@ import { runCopy, copyHelp } from './commands/copy';
 import { runAnalyze, analyzeHelp } from './commands/analyze';
 import { runPush, runPlan, pushHelp, planHelp } from './commands/push';
 import { runPrepush, prepushHelp } from './commands/prepush';
+import { runPrunePrepush, prunePrepushHelp } from './commands/prunePrepush';
 import { runBuild, buildHelp } from './commands/build';
 import { UsageError } from './usageError';
 import { redact } from '../registry/credentials';
@@ -18,6 +19,7 @@ const commands: Record<string, { run: (args: string[], io: CommandIO) => Promise
   plan: { run: runPlan, help: planHelp, summary: 'show what a push would do with each blob: exists, mount, prepush, upload' },
   push: { run: runPush, help: pushHelp, summary: 'push a local image sending only what the target registry lacks' },
   prepush: { run: runPrepush, help: prepushHelp, summary: 'put a base image next to the target before the app is pushed' },
+  'prune-prepush': { run: runPrunePrepush, help: prunePrepushHelp, summary: 'remove prepush-* tags no image uses any more' },
   build: { run: runBuild, help: buildHelp, summary: 'build with your builder, pre-pushing the base meanwhile; --push to push after' },
 };
 
@@ -27,9 +29,9 @@ Layerlift pushes Docker images by sending only what the registry does not alread
 
 Commands:
 ${Object.entries(commands)
-  .map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`)
+  .map(([name, c]) => `  ${name.padEnd(14)} ${c.summary}`)
   .join('\n')}
-  help       show help for a command
+  help           show help for a command
 
 Run "layerlift COMMAND --help" for a command's options.
 Credentials come from the Docker config ($DOCKER_CONFIG/config.json or ~/.docker/config.json,
