@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { access, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { buildImage, docker, importBusyboxImage, inspectImage, startDockerEngine, type DockerEngine } from './dockerEngine';
+import { buildImage, docker, importBusyboxImage, inspectImage, restoreEngineMemory, saveEngineMemory, startDockerEngine, type DockerEngine } from './dockerEngine';
 import { startFaultProxy } from './faultProxy';
 import { seedImage, writeFixtureImage } from './fixtures';
 import { makeTempDir } from './process';
@@ -89,6 +89,24 @@ void describe('private docker engine', () => {
     } finally {
       await proxy.stop();
     }
+  });
+
+  void test('its push memory can be saved and put back: a later push forgets what was pushed in between', async () => {
+    const snapshot = join(context.path, 'memory');
+    await docker(engine, ['tag', 'bedtest/app:1', `${registry.host}/memory/a:1`]);
+    await saveEngineMemory(engine, snapshot);
+    await docker(engine, ['push', `${registry.host}/memory/a:1`]);
+    // Taught by that push, docker mounts within the registry…
+    await docker(engine, ['tag', 'bedtest/app:1', `${registry.host}/memory/b:1`]);
+    const taught = await docker(engine, ['push', `${registry.host}/memory/b:1`]);
+    assert.match(taught.stdout, /Mounted from memory\/a/);
+    // …and with its memory put back, it knows only what it knew before memory/a was pushed (an
+    // earlier test pushed bedtest/app here): it mounts from there, never from memory/a or b.
+    await restoreEngineMemory(engine, snapshot);
+    await docker(engine, ['tag', 'bedtest/app:1', `${registry.host}/memory/c:1`]);
+    const fresh = await docker(engine, ['push', `${registry.host}/memory/c:1`]);
+    assert.doesNotMatch(fresh.stdout, /Mounted from memory\//, fresh.stdout);
+    assert.match(fresh.stdout, /Mounted from bedtest\/app/, fresh.stdout);
   });
 
   void test('pulls and runs an OCI fixture image that skopeo seeded', async () => {

@@ -3,7 +3,7 @@
 // see each other's images. Networking is off (--bridge=none, no iptables): containers can still
 // RUN with only a loopback interface, which is all a Dockerfile build in this bed needs.
 import { spawn } from 'node:child_process';
-import { mkdtemp, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
@@ -289,4 +289,33 @@ export async function inspectImage(engine: DockerEngine, ref: string): Promise<R
   const first = parsed[0];
   if (!first) throw new Error(`no image ${ref}`);
   return first;
+}
+
+/**
+ * What the engine remembers of its pushes and pulls: moby's v2 metadata (diff_id ↔ blob digest
+ * per repository, `image/<driver>/distribution`), which `docker push` reads to find "Layer
+ * already exists" and mount candidates. dockerd reads these files on every lookup
+ * (distribution/metadata FSMetadataStore, no cache), so a benchmark can give each tool the same
+ * starting memory by copying them back between runs — a user's engine after `docker pull` and a
+ * build, not one that another tool's push has taught.
+ */
+export function engineMemoryDir(engine: DockerEngine): string {
+  return join(engine.socketPath, '..', 'data', 'image', 'vfs', 'distribution');
+}
+
+/** Copies the engine's push/pull memory to `snapshot` (replacing what was there). */
+export async function saveEngineMemory(engine: DockerEngine, snapshot: string): Promise<void> {
+  await rm(snapshot, { recursive: true, force: true });
+  await cp(engineMemoryDir(engine), snapshot, { recursive: true }).catch((error: NodeJS.ErrnoException) => {
+    if (error.code !== 'ENOENT') throw error;
+  });
+}
+
+/** Puts the engine's push/pull memory back as `snapshot` had it. */
+export async function restoreEngineMemory(engine: DockerEngine, snapshot: string): Promise<void> {
+  const dir = engineMemoryDir(engine);
+  await rm(dir, { recursive: true, force: true });
+  await cp(snapshot, dir, { recursive: true }).catch((error: NodeJS.ErrnoException) => {
+    if (error.code !== 'ENOENT') throw error;
+  });
 }
