@@ -5,7 +5,8 @@
 // Engine API references (v1.41): GET /_ping (API-Version header), GET /images/{name}/json,
 // GET /images/{name}/history (newest first; sizes only for entries that have a layer),
 // GET /images/{name}/get (`docker save`: a tar stream, sent only once the export is ready).
-import { Agent, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
+import { Agent, type AgentOptions } from '../transport/agent';
 import { readFileSync } from 'node:fs';
 import { PassThrough, type Readable } from 'node:stream';
 import { assignHistoryLayers } from '../analysis/historyMapping';
@@ -360,7 +361,7 @@ export class DockerEngineClient {
     if (this.ownDispatcher) return this.ownDispatcher;
     const host = this.host;
     const timeout = this.options.connectTimeoutMs ?? 5000;
-    const agentOptions: Agent.Options = { keepAliveTimeout: 10_000, connections: 4 };
+    const agentOptions: AgentOptions = { keepAliveTimeout: 10_000, connections: 4 };
     if (host.kind === 'unix') {
       agentOptions.connect = { socketPath: host.socketPath, timeout };
     } else if (host.tls) {

@@ -2,7 +2,8 @@
 // user marked insecure, as dockerd does), adds auth, follows redirects without leaking
 // Authorization to another host, and maps transport failures to typed errors.
 // Retries live in the Dispatcher (retryInterceptor.ts), composed once per client.
-import { Agent, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
+import { Agent } from '../transport/agent';
 import type { Readable } from 'node:stream';
 import type { IncomingHttpHeaders } from 'node:http';
 import { isLoopbackRegistry, registryApiHost } from '../core/reference';
