@@ -25,6 +25,8 @@ export interface Bed {
   upstream: Registry;
   /** Scratch space for build contexts, OCI layouts and the CLI's caches. */
   work: string;
+  /** A copy of the engine's push/pull memory once the images are built (tools.freshEngineMemory). */
+  engineMemory?: string;
   stop(): Promise<void>;
 }
 

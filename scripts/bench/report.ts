@@ -20,12 +20,18 @@ export interface Facts {
 
 type Goal = { max: number } | { min: number };
 
+// Goals of the push issues: the engine uploader's (issue 10) for `layerlift` (auto), Layerlift's
+// own uploader's (issue 11) for `layerlift-own`.
 const GOALS: Record<string, Goal> = {
   firstPushBytesVsLimit: { max: 1.1 },
-  firstPushTimeVsDocker: { max: 0.2 },
-  fullPushThroughputVsDocker: { min: 1.3 },
+  firstPushTimeVsDocker: { max: 0.05 },
+  firstPushTimeVsLimit: { max: 1.5 },
+  fullPushThroughputVsDocker: { min: 0.95 },
   fullPushThroughputVsSkopeo: { min: 1 },
-  rebuildTimeVsDocker: { max: 1 },
+  fullPushOwnThroughputVsDocker: { min: 0.9 },
+  rebuildSecondsOverDocker: { max: 0.3 },
+  rebuildPlanSeconds: { max: 0.3 },
+  baseManyNamesBytesVsLimit: { max: 1.1 },
 };
 
 export function median(values: number[]): number {
@@ -44,6 +50,7 @@ function medians(samples: Sample[], scenario: ScenarioName, tool: string) {
     seconds: median(runs.map((s) => s.seconds)),
     uplinkBytes: median(runs.map((s) => s.uplinkBytes)),
     uploaded: median(runs.flatMap((s) => (s.uploadedBlobBytes === undefined ? [] : [s.uploadedBlobBytes]))),
+    planSeconds: median(runs.flatMap((s) => (s.planSeconds === undefined ? [] : [s.planSeconds]))),
     min: Math.min(...runs.map((s) => s.seconds)),
     max: Math.max(...runs.map((s) => s.seconds)),
     runs: runs.length,
@@ -51,8 +58,8 @@ function medians(samples: Sample[], scenario: ScenarioName, tool: string) {
   };
 }
 
-const SCENARIOS: ScenarioName[] = ['firstPush', 'baseOnlyUpstream', 'fullPush', 'rebuildPush'];
-const LIMITED: ScenarioName[] = ['firstPush', 'baseOnlyUpstream'];
+const SCENARIOS: ScenarioName[] = ['firstPush', 'baseOnlyUpstream', 'fullPush', 'rebuildPush', 'baseManyNames'];
+const LIMITED: ScenarioName[] = ['firstPush', 'baseOnlyUpstream', 'baseManyNames'];
 
 export function resultRows(samples: Sample[], facts: Facts, lsp: LspFigures | undefined): ResultRow[] {
   const rows: ResultRow[] = [];
@@ -78,14 +85,25 @@ export function resultRows(samples: Sample[], facts: Facts, lsp: LspFigures | un
 export function ratios(samples: Sample[], facts: Facts, lsp: LspFigures | undefined): Record<string, number> {
   const m = (scenario: ScenarioName, tool: string) => medians(samples, scenario, tool);
   const throughput = (tool: string) => facts.fullImageBytes / m('fullPush', tool).seconds;
+  const first = m('firstPush', 'layerlift');
   const out: Record<string, number> = {
-    firstPushBytesVsLimit: m('firstPush', 'layerlift').uplinkBytes / m('firstPush', 'layerlift').uploaded,
-    firstPushTimeVsDocker: m('firstPush', 'layerlift').seconds / m('firstPush', 'docker').seconds,
+    firstPushBytesVsLimit: first.uplinkBytes / first.uploaded,
+    firstPushTimeVsDocker: first.seconds / m('firstPush', 'docker').seconds,
+    // The time the unique bytes need at the link's limit, against what the whole push took.
+    firstPushTimeVsLimit: first.seconds / (first.uploaded / facts.uplinkBytesPerSecond),
+    firstPushOwnTimeVsDocker: m('firstPush', 'layerlift-own').seconds / m('firstPush', 'docker').seconds,
     baseUpstreamBytesVsLimit: m('baseOnlyUpstream', 'layerlift').uplinkBytes / m('baseOnlyUpstream', 'layerlift').uploaded,
     baseUpstreamTimeVsDocker: m('baseOnlyUpstream', 'layerlift').seconds / m('baseOnlyUpstream', 'docker').seconds,
     fullPushThroughputVsDocker: throughput('layerlift') / throughput('docker'),
     fullPushThroughputVsSkopeo: throughput('layerlift') / throughput('skopeo'),
+    fullPushOwnThroughputVsDocker: throughput('layerlift-own') / throughput('docker'),
+    fullPushOwnThroughputVsSkopeo: throughput('layerlift-own') / throughput('skopeo'),
+    rebuildSecondsOverDocker: m('rebuildPush', 'layerlift').seconds - m('rebuildPush', 'docker').seconds,
     rebuildTimeVsDocker: m('rebuildPush', 'layerlift').seconds / m('rebuildPush', 'docker').seconds,
+    rebuildPlanSeconds: m('rebuildPush', 'layerlift').planSeconds,
+    rebuildOwnTimeVsDocker: m('rebuildPush', 'layerlift-own').seconds / m('rebuildPush', 'docker').seconds,
+    baseManyNamesBytesVsLimit: m('baseManyNames', 'layerlift').uplinkBytes / m('baseManyNames', 'layerlift').uploaded,
+    baseManyNamesUplinkMB: m('baseManyNames', 'layerlift').uplinkBytes / 1e6,
   };
   if (lsp) {
     for (const [metric, value] of Object.entries(lsp.results)) {
@@ -109,18 +127,18 @@ const num = (value: number, digits = 2) => (Number.isFinite(value) ? value.toFix
 
 export function renderTable(samples: Sample[], facts: Facts, lsp: LspFigures | undefined, header: string[]): string {
   const lines = [...header, ''];
-  lines.push(`${pad('scenario', 18)}${pad('tool', 11)}${'uplink MB'.padStart(11)}${'median s'.padStart(10)}${'  (min–max s)'.padEnd(18)}${'MB/s'.padStart(8)}  runs`);
+  lines.push(`${pad('scenario', 18)}${pad('tool', 15)}${'uplink MB'.padStart(11)}${'median s'.padStart(10)}${'  (min–max s)'.padEnd(18)}${'MB/s'.padStart(8)}  runs`);
   for (const scenario of SCENARIOS) {
     for (const tool of TOOLS) {
       const m = medians(samples, scenario, tool);
       if (m.runs === 0) continue;
       const mbps = scenario === 'fullPush' ? num(facts.fullImageBytes / 1e6 / m.seconds, 1) : '';
-      const note = m.reused ? 'reused from firstPush' : `${m.runs}`;
-      lines.push(`${pad(scenario, 18)}${pad(tool, 11)}${num(m.uplinkBytes / 1e6).padStart(11)}${num(m.seconds).padStart(10)}${`  (${num(m.min)}–${num(m.max)})`.padEnd(18)}${mbps.padStart(8)}  ${note}`);
+      const note = m.reused ? 'reused from firstPush' : `${m.runs}${Number.isFinite(m.planSeconds) ? `   (mover began at ${num(m.planSeconds)} s)` : ''}`;
+      lines.push(`${pad(scenario, 18)}${pad(tool, 15)}${num(m.uplinkBytes / 1e6).padStart(11)}${num(m.seconds).padStart(10)}${`  (${num(m.min)}–${num(m.max)})`.padEnd(18)}${mbps.padStart(8)}  ${note}`);
     }
     if (LIMITED.includes(scenario)) {
       const unique = medians(samples, scenario, 'layerlift').uploaded;
-      if (Number.isFinite(unique)) lines.push(`${pad(scenario, 18)}${pad('limit', 11)}${num(unique / 1e6).padStart(11)}${num(unique / facts.uplinkBytesPerSecond).padStart(10)}  unique compressed bytes ÷ bandwidth`);
+      if (Number.isFinite(unique)) lines.push(`${pad(scenario, 18)}${pad('limit', 15)}${num(unique / 1e6).padStart(11)}${num(unique / facts.uplinkBytesPerSecond).padStart(10)}  unique compressed bytes ÷ bandwidth`);
     }
   }
   lines.push('', `${pad('ratio', 34)}${'value'.padStart(8)}  goal`);

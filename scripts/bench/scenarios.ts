@@ -1,11 +1,14 @@
 // The push scenarios. Each repetition gets a fresh site (registry + uplink) and runs every tool
 // in a rotated order, each into a repository of its own; see BENCHMARKS.md for why that is fair.
 import { cliPath } from '../../test/integration/runCli';
+import { docker } from '../../test/bed/dockerEngine';
+import { seedImage } from '../../test/bed/fixtures';
+import { startRegistry } from '../../test/bed/registry';
 import { PASSWORD, startSite, USER, type Bed, type LinkShape, type Site } from './bed';
 import { mirrorBase, type Images } from './images';
-import { push, rotation, type Tool } from './tools';
+import { freshEngineMemory, push, rotation, type PushMeasure, type PushRequest, type Tool } from './tools';
 
-export type ScenarioName = 'firstPush' | 'baseOnlyUpstream' | 'fullPush' | 'rebuildPush';
+export type ScenarioName = 'firstPush' | 'baseOnlyUpstream' | 'fullPush' | 'rebuildPush' | 'baseManyNames';
 
 /** One tool's run in one repetition. */
 export interface Sample {
@@ -16,6 +19,8 @@ export interface Sample {
   uplinkBytes: number;
   /** layerlift: compressed bytes of the layers it uploaded (the unique layers). */
   uploadedBlobBytes?: number;
+  /** layerlift: seconds before the mover began (process start, inspect, plan, registry reads). */
+  planSeconds?: number;
   /** Copied from another scenario's run instead of measured again (--quick). */
   reusedFrom?: ScenarioName;
 }
@@ -40,8 +45,18 @@ async function withSite<T>(ctx: RunContext, link: LinkShape, body: (site: Site) 
 }
 
 function logSample(ctx: RunContext, sample: Sample): void {
-  ctx.log(`  ${sample.scenario} #${sample.repetition + 1} ${sample.tool}: ${sample.seconds.toFixed(2)} s, ${(sample.uplinkBytes / 1e6).toFixed(2)} MB up`);
+  const plan = sample.planSeconds === undefined ? '' : ` (mover began at ${sample.planSeconds.toFixed(2)} s)`;
+  ctx.log(`  ${sample.scenario} #${sample.repetition + 1} ${sample.tool}: ${sample.seconds.toFixed(2)} s, ${(sample.uplinkBytes / 1e6).toFixed(2)} MB up${plan}`);
 }
+
+/** One tool's measured push, from the engine memory every tool starts with. */
+async function measured(ctx: RunContext, site: Site, tool: Tool, request: PushRequest & { image: string }): Promise<PushMeasure> {
+  await freshEngineMemory(ctx.bed);
+  return push(tool, ctx.bed, site, request);
+}
+
+/** docker and skopeo cannot tell these scenarios from firstPush (neither looks for the base). */
+const looksForBase = (tool: Tool) => tool === 'layerlift' || tool === 'layerlift-own';
 
 /** The app to a fresh repository of a registry that holds the base under library/base. */
 export async function firstPush(ctx: RunContext): Promise<Sample[]> {
@@ -51,7 +66,7 @@ export async function firstPush(ctx: RunContext): Promise<Sample[]> {
       // The admin's mirror goes in directly, not over the user's uplink.
       await mirrorBase(ctx.images.base, site.registry.host, { username: USER, password: PASSWORD });
       for (const tool of rotation(rep)) {
-        const measure = await push(tool, ctx.bed, site, {
+        const measure = await measured(ctx, site, tool, {
           image: ctx.images.app.tag,
           repository: `first/${tool}`,
           tag: '1',
@@ -80,12 +95,12 @@ export async function baseOnlyUpstream(ctx: RunContext, first: Sample[]): Promis
       const direct = `"$(printf %s {target} | sed s/${site.uplink.host}/${site.registry.host}/)"`;
       const runner = `${process.execPath} ${cliPath} copy {source} ${direct}`;
       for (const tool of rotation(rep)) {
-        if (ctx.quick && tool !== 'layerlift') {
+        if (ctx.quick && !looksForBase(tool)) {
           const reused = first.find((s) => s.tool === tool && s.repetition === rep);
           if (reused) samples.push({ ...reused, scenario: 'baseOnlyUpstream', reusedFrom: 'firstPush' });
           continue;
         }
-        const measure = await push(tool, ctx.bed, site, {
+        const measure = await measured(ctx, site, tool, {
           image: ctx.images.app.tag,
           repository: `upstream/${tool}`,
           tag: '1',
@@ -107,7 +122,7 @@ export async function fullPush(ctx: RunContext): Promise<Sample[]> {
   for (let rep = 0; rep < ctx.reps; rep++) {
     await withSite(ctx, {}, async (site) => {
       for (const tool of rotation(rep)) {
-        const measure = await push(tool, ctx.bed, site, { image: ctx.images.full.tag, repository: `full/${tool}`, tag: '1', cacheName: `full-${rep}` });
+        const measure = await measured(ctx, site, tool, { image: ctx.images.full.tag, repository: `full/${tool}`, tag: '1', cacheName: `full-${rep}` });
         const sample: Sample = { scenario: 'fullPush', tool, repetition: rep, ...measure };
         logSample(ctx, sample);
         samples.push(sample);
@@ -130,10 +145,45 @@ export async function rebuildPush(ctx: RunContext): Promise<Sample[]> {
       for (const tool of rotation(rep)) {
         const request = { repository: `rebuild/${tool}`, tag: '1', layerliftArgs: ['--dockerfile', ctx.images.app.dockerfile], cacheName: `rebuild-${rep}` };
         site.uplink.set({ throttleBytesPerSecond: null, latencyMs: null });
-        await push(tool, ctx.bed, site, { ...request, image: ctx.images.app.tag });
+        await measured(ctx, site, tool, { ...request, image: ctx.images.app.tag });
         site.uplink.set({ throttleBytesPerSecond: site.bytesPerSecond ?? null, latencyMs: ctx.link.rttMs ?? null });
         const measure = await push(tool, ctx.bed, site, { ...request, image: ctx.images.rebuilt.tag });
         const sample: Sample = { scenario: 'rebuildPush', tool, repetition: rep, ...measure };
+        logSample(ctx, sample);
+        samples.push(sample);
+      }
+    });
+  }
+  return samples;
+}
+
+/**
+ * The base known to the engine under several names: pulled from the site's registry path and
+ * from a second registry that is gone by the time of the push (the same image id, two
+ * RepoDigests). layerlift is given no Dockerfile: it must find the base among the engine's names,
+ * skip the dead one quickly and mount from the live one. docker and skopeo do as in firstPush
+ * (--quick reuses those runs).
+ */
+export async function baseManyNames(ctx: RunContext, first: Sample[]): Promise<Sample[]> {
+  const samples: Sample[] = [];
+  for (let rep = 0; rep < ctx.reps; rep++) {
+    await withSite(ctx, ctx.link, async (site) => {
+      await mirrorBase(ctx.images.base, site.registry.host, { username: USER, password: PASSWORD });
+      const gone = await startRegistry({ auth: 'none' });
+      try {
+        await seedImage(ctx.images.base.fixture.layoutDir, '1', gone.host, 'library/base');
+        await docker(ctx.bed.engine, ['pull', `${gone.host}/library/base:1`]);
+      } finally {
+        await gone.stop();
+      }
+      for (const tool of rotation(rep)) {
+        if (ctx.quick && !looksForBase(tool)) {
+          const reused = first.find((s) => s.tool === tool && s.repetition === rep);
+          if (reused) samples.push({ ...reused, scenario: 'baseManyNames', reusedFrom: 'firstPush' });
+          continue;
+        }
+        const measure = await measured(ctx, site, tool, { image: ctx.images.app.tag, repository: `names/${tool}`, tag: '1', cacheName: `names-${rep}` });
+        const sample: Sample = { scenario: 'baseManyNames', tool, repetition: rep, ...measure };
         logSample(ctx, sample);
         samples.push(sample);
       }

@@ -1,13 +1,17 @@
 // One push by one tool, timed as a user sees it (wall clock of the whole command) and counted at
 // the uplink (every byte the tool sent through the proxy: bodies, headers, HEADs, manifests).
-// All three authenticate against the same token server: docker with `docker login`, layerlift
-// with the Docker config that login wrote, skopeo with --dest-creds.
-import { docker } from '../../test/bed/dockerEngine';
+// All authenticate against the same token server: docker with `docker login`, layerlift with the
+// Docker config that login wrote, skopeo with --dest-creds. The tools:
+//   layerlift      `layerlift push` as a user runs it (auto: the engine's own push after its plan)
+//   layerlift-own  `layerlift push --uploader layerlift` (Layerlift's own uploader)
+//   docker         `docker push`
+//   skopeo         `skopeo copy docker-daemon:… docker://…`
+import { docker, restoreEngineMemory } from '../../test/bed/dockerEngine';
 import { skopeo } from '../../test/bed/fixtures';
 import { runCli } from '../../test/integration/runCli';
 import { cliEnv, PASSWORD, USER, type Bed, type Site } from './bed';
 
-export const TOOLS = ['layerlift', 'docker', 'skopeo'] as const;
+export const TOOLS = ['layerlift', 'layerlift-own', 'docker', 'skopeo'] as const;
 export type Tool = (typeof TOOLS)[number];
 
 export interface PushRequest {
@@ -27,6 +31,18 @@ export interface PushMeasure {
   uplinkBytes: number;
   /** layerlift only: sizes of the blobs it had to upload, from its --json report. */
   uploadedBlobBytes?: number;
+  /** layerlift only: seconds from its start until the mover began (its --json planSeconds). */
+  planSeconds?: number;
+}
+
+/**
+ * Gives the engine back the memory it had after the images were built (bed.engineMemory): the
+ * engine remembers every blob it pushed, so without this the second of `docker push` and
+ * `layerlift push` (which also pushes through the engine) would find the first one's blobs and
+ * mount them. Called before each tool's run(s) in a repetition.
+ */
+export async function freshEngineMemory(bed: Bed): Promise<void> {
+  if (bed.engineMemory) await restoreEngineMemory(bed.engine, bed.engineMemory);
 }
 
 /** Tools in a different order each repetition, so none always runs on a cold or warm disk cache. */
@@ -49,6 +65,7 @@ export async function push(tool: Tool, bed: Bed, site: Site, request: PushReques
   site.uplink.resetStats();
   const started = performance.now();
   let uploadedBlobBytes: number | undefined;
+  let planSeconds: number | undefined;
   try {
     if (tool === 'docker') {
       await docker(bed.engine, ['push', target]);
@@ -58,10 +75,13 @@ export async function push(tool: Tool, bed: Bed, site: Site, request: PushReques
         `docker-daemon:${request.image}`, `docker://${target}`,
       ]);
     } else {
-      const run = await runCli(['push', '--json', ...(request.layerliftArgs ?? []), request.image, target], cliEnv(bed, request.cacheName), { timeoutMs: 900_000 });
+      const uploader = tool === 'layerlift-own' ? ['--uploader', 'layerlift'] : [];
+      // Each layerlift tool keeps an index (cache) of its own: neither learns from the other.
+      const run = await runCli(['push', '--json', ...uploader, ...(request.layerliftArgs ?? []), request.image, target], cliEnv(bed, `${request.cacheName}-${tool}`), { timeoutMs: 900_000 });
       if (run.code !== 0) throw new Error(run.stderr.trim() || `exit code ${run.code}`);
-      const report = JSON.parse(run.stdout) as { blobs: { size: number; action: string }[] };
+      const report = JSON.parse(run.stdout) as { blobs: { size: number; action: string }[]; planSeconds?: number };
       uploadedBlobBytes = report.blobs.filter((b) => b.action === 'upload').reduce((sum, b) => sum + b.size, 0);
+      planSeconds = report.planSeconds;
     }
   } catch (error) {
     throw oneLine(tool, error);
@@ -69,5 +89,5 @@ export async function push(tool: Tool, bed: Bed, site: Site, request: PushReques
   const seconds = (performance.now() - started) / 1000;
   const uplinkBytes = site.uplink.stats().upstreamBytes;
   if (tool === 'docker') await docker(bed.engine, ['rmi', target]); // untag only: the image stays
-  return { seconds, uplinkBytes, uploadedBlobBytes };
+  return { seconds, uplinkBytes, uploadedBlobBytes, planSeconds };
 }
