@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { cleanEntryPath, layerChanges, type LayerEntry } from '../../server/src/insight/layerFiles';
 import { imageEfficiency, layerLeaves } from '../../server/src/insight/efficiency';
 import { describeWhyNew, whyNew, type LayerSummary } from '../../server/src/insight/whyNew';
+import { buildLayerReport, gateBreaches, parseFraction, parseSize } from '../../server/src/insight/layerReport';
 
 const dir = (path: string): LayerEntry => ({ path, kind: 'directory', size: 0 });
 const file = (path: string, size: number, digest?: string): LayerEntry => ({ path, kind: 'file', size, ...(digest ? { digest } : {}) });
@@ -108,4 +109,27 @@ test('whyNew: the same layers say so', () => {
   const why = whyNew(layers, layers);
   assert.equal(why.firstDifferent, undefined);
   assert.equal(describeWhyNew(why, layers, 'ref'), 'every layer is the same as in ref');
+});
+
+test('parseSize and parseFraction: the gate arguments', () => {
+  assert.equal(parseSize('1000'), 1000);
+  assert.equal(parseSize('50MB'), 50_000_000);
+  assert.equal(parseSize('1.5 kB'), 1500);
+  assert.equal(parseSize('2MiB'), 2 * 1024 * 1024);
+  assert.equal(parseSize('lots'), undefined);
+  assert.equal(parseFraction('95%'), 0.95);
+  assert.equal(parseFraction('0.9'), 0.9);
+  assert.equal(parseFraction('120%'), undefined);
+});
+
+test('gateBreaches: one line per breach, none when within', () => {
+  const report = buildLayerReport('img', [layer('a', 'base', [file('bin', 100)]), layer('b', 'RUN w', [file('x', 50)]), layer('c', 'RUN rm', [file('.wh.x', 0)])]);
+  assert.equal(report.efficiency.wastedBytes, 50);
+  assert.deepEqual(gateBreaches(report, { maxWastedBytes: 100, maxUpload: 1000, minEfficiency: 0.5 }), []);
+  assert.deepEqual(gateBreaches(report, { maxWastedBytes: 10, maxWastedFraction: 0.5, minEfficiency: 0.9, maxUpload: 100 }), [
+    'upload 150 B (150 bytes in 3 layers; uncompressed tar bytes where the compressed size is unknown) is over --max-upload 100 B',
+    'wasted 50 B (50 bytes) is over --max-wasted 10 B',
+    'wasted 100.00 % of the bytes added over the first layer is over --max-wasted 50.00 %',
+    'efficiency 66.67 % is under --min-efficiency 90.00 %',
+  ]);
 });

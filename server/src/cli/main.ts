@@ -6,6 +6,7 @@ import { runPush, runPlan, pushHelp, planHelp } from './commands/push';
 import { runPrepush, prepushHelp } from './commands/prepush';
 import { runPrunePrepush, prunePrepushHelp } from './commands/prunePrepush';
 import { runBuild, buildHelp } from './commands/build';
+import { runLayers, layersHelp } from './commands/layers';
 import { UsageError } from './usageError';
 import { redact } from '../registry/credentials';
 import type { CommandIO } from './io';
@@ -21,6 +22,7 @@ const commands: Record<string, { run: (args: string[], io: CommandIO) => Promise
   prepush: { run: runPrepush, help: prepushHelp, summary: 'put a base image next to the target before the app is pushed' },
   'prune-prepush': { run: runPrunePrepush, help: prunePrepushHelp, summary: 'remove prepush-* tags no image uses any more' },
   build: { run: runBuild, help: buildHelp, summary: 'build with your builder, pre-pushing the base meanwhile; --push to push after' },
+  layers: { run: runLayers, help: layersHelp, summary: 'files per layer, wasted bytes, efficiency, why layers are new; CI gates' },
 };
 
 export const mainHelp = `Usage: layerlift COMMAND [OPTIONS]

@@ -54,6 +54,11 @@ export function normaliseCreatedBy(createdBy: string): string {
     .trim();
 }
 
+/** For display: created_by normalised, the legacy builder's 64-hex source digests cut to 12. */
+export function shortCreatedBy(createdBy: string): string {
+  return normaliseCreatedBy(createdBy).replace(/\b(file|dir|multi):([0-9a-f]{12})[0-9a-f]{52}\b/g, '$1:$2…');
+}
+
 /** Differences between two layers' entries (directories left out: their files say it). */
 export function fileDifferences(mine: readonly LayerEntry[], theirs: readonly LayerEntry[]): FileDifference[] {
   const before = new Map(theirs.filter((e) => e.kind !== 'directory').map((e) => [e.path, e]));
@@ -78,7 +83,7 @@ function sameContent(a: LayerEntry, b: LayerEntry): boolean {
 export function describeWhyNew(why: WhyNew, current: readonly LayerSummary[], against: string): string {
   if (why.firstDifferent === undefined) return `every layer is the same as in ${against}`;
   const first = why.firstDifferent;
-  const instruction = normaliseCreatedBy(current[first]?.createdBy ?? '') || '(no history)';
+  const instruction = shortCreatedBy(current[first]?.createdBy ?? '') || '(no history)';
   let text = `layer ${first + 1} (${clip(instruction, 80)}) is new against ${against}`;
   if (why.files !== undefined) {
     const shown = why.files.slice(0, 5).map((f) => (f.change === 'changed' ? f.path : `${f.path} ${f.change}`));
