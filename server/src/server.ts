@@ -149,19 +149,21 @@ connection.onRequest(documentLayersRequest, (params: { uri?: unknown }) => {
 
 connection.onCodeLens(({ textDocument }) => {
   const document = documents.get(textDocument.uri);
-  return document ? codeLenses(model(document).view, document.uri) : [];
+  if (!document || !workspace.documentSettings(document.uri).settings.features.codeLens) return [];
+  return codeLenses(model(document).view, document.uri);
 });
 
 connection.languages.inlayHint.on(({ textDocument, range }) => {
   const document = documents.get(textDocument.uri);
-  if (!document) return [];
+  if (!document || !workspace.documentSettings(document.uri).settings.features.inlayHints) return [];
   const lines = document.getText().split(/\r?\n/);
   return inlayHints(model(document).view, range, (line) => lines[line]?.length ?? 0);
 });
 
 connection.onHover(({ textDocument, position }) => {
   const document = documents.get(textDocument.uri);
-  return document ? hover(model(document).view, position, Date.now()) : null;
+  if (!document || !workspace.documentSettings(document.uri).settings.features.hover) return null;
+  return hover(model(document).view, position, Date.now());
 });
 
 // Registered as a plain request, not onExecuteCommand: that helper deletes `workDoneToken` from the

@@ -27,6 +27,9 @@ export interface LayerliftSettings {
   push: { concurrency: number; compression: CompressionSetting; uploader: 'auto' | 'engine' | 'layerlift' };
   /** The engine to build with and read images from: a DOCKER_HOST URL, or a Docker context name. */
   docker: { host?: string; context?: string };
+  /** Which editor features show (layerlift.codeLens.enabled, .inlayHints.enabled, .hover.enabled):
+   *  users run Docker DX and Container Tools beside us, with their own lenses and hovers. */
+  features: { codeLens: boolean; inlayHints: boolean; hover: boolean };
 }
 
 export const defaultSettings: LayerliftSettings = {
@@ -36,6 +39,7 @@ export const defaultSettings: LayerliftSettings = {
   prepush: { strategy: 'auto' },
   push: { concurrency: 4, compression: 'gzip', uploader: 'auto' },
   docker: {},
+  features: { codeLens: true, inlayHints: true, hover: true },
 };
 
 const strategies: readonly PrepushStrategySetting[] = ['auto', 'mount', 'runner', 'local', 'off'];
@@ -75,7 +79,9 @@ export function normalizeSettings(raw: unknown): LayerliftSettings {
   const docker: LayerliftSettings['docker'] = {};
   if (typeof dockerRaw.host === 'string' && dockerRaw.host.trim() !== '') docker.host = dockerRaw.host.trim();
   if (typeof dockerRaw.context === 'string' && dockerRaw.context.trim() !== '') docker.context = dockerRaw.context.trim();
-  return { images, mirrors, insecureRegistries, prepush, push: { concurrency, compression, uploader }, docker };
+  const enabled = (key: string) => objectAt(value, key).enabled !== false;
+  const features = { codeLens: enabled('codeLens'), inlayHints: enabled('inlayHints'), hover: enabled('hover') };
+  return { images, mirrors, insecureRegistries, prepush, push: { concurrency, compression, uploader }, docker, features };
 }
 
 function objectAt(value: Record<string, unknown>, key: string): Record<string, unknown> {
