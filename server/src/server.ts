@@ -163,7 +163,7 @@ connection.languages.inlayHint.on(({ textDocument, range }) => {
 connection.onHover(({ textDocument, position }) => {
   const document = documents.get(textDocument.uri);
   if (!document || !workspace.documentSettings(document.uri).settings.features.hover) return null;
-  return hover(model(document).view, position, Date.now());
+  return hover(model(document).view, position, Date.now(), workspace.registryNotices());
 });
 
 // Registered as a plain request, not onExecuteCommand: that helper deletes `workDoneToken` from the

@@ -365,6 +365,13 @@ void describe('inlayHints', () => {
 void describe('hover', () => {
   const now = 13_000;
 
+  test('a FROM line ends with each registry pause (429, few pulls left); layer lines do not', () => {
+    const notice = 'docker.io answered 429 Too Many Requests: registry checks paused until 12:00:30 UTC (Retry-After 30 s), not retried meanwhile';
+    const text = markdown(hover(view(multiStage(), mixedFacts()), { line: 5, character: 10 }, now, [notice]));
+    assert.ok(text.endsWith(`\n\n_Paused: ${notice}._`), text);
+    assert.doesNotMatch(markdown(hover(view(multiStage(), mixedFacts()), { line: 5, character: 10 }, now)), /Paused/);
+  });
+
   test('a FROM line: the layer table, each row’s status, and the totals sentence', () => {
     const h = hover(view(multiStage(), mixedFacts()), { line: 5, character: 10 }, now);
     assert.equal(

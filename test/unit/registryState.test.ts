@@ -52,6 +52,17 @@ class FakeClient {
   readonly manifests = new Map<string, Answer<FetchedManifest>>();
   readonly blobs = new Map<string, Answer<number | undefined>>();
   readonly calls: string[] = [];
+  /** Manifest HEADs: this fake registry omits Docker-Content-Digest on them (some do), so the
+   *  state reads the manifest by tag as before. */
+  readonly heads: string[] = [];
+  readonly http = {
+    request: async (req: { registry: string; repository?: string; path: string }) => {
+      this.heads.push(`head ${req.registry}/${req.repository ?? ''}@${req.path.slice(req.path.lastIndexOf('/') + 1)}`);
+      await Promise.resolve();
+      return { status: 200, headers: {}, body: { dump: () => Promise.resolve() } };
+    },
+    expect: (res: unknown) => Promise.resolve(res),
+  };
   active = 0;
   maxActive = 0;
   delayMs = 0;

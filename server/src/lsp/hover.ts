@@ -4,9 +4,13 @@ import { formatBytes, formatDuration, shortHex } from '../core/format';
 import { formatReference } from '../core/reference';
 import type { BaseLayerRow, DocumentView, StageView } from '../analysis/documentView';
 
-export function hover(view: DocumentView, position: Position, now: number): Hover | null {
+/** `notices`: registries Layerlift is waiting for (RegistryState.notices), said on FROM lines. */
+export function hover(view: DocumentView, position: Position, now: number, notices: readonly string[] = []): Hover | null {
   const stage = view.stages.find((s) => position.line >= s.stage.range.start.line && position.line <= s.stage.range.end.line);
-  if (stage) return { contents: { kind: 'markdown', value: stageHover(stage, view, now) }, range: stage.stage.imageRange };
+  if (stage) {
+    const value = [stageHover(stage, view, now), ...notices.map((n) => `_Paused: ${n}._`)].join('\n\n');
+    return { contents: { kind: 'markdown', value }, range: stage.stage.imageRange };
+  }
   const layer = view.layers.find((l) => position.line >= l.instruction.line && position.line <= l.instruction.endLine);
   if (!layer) return null;
   const { estimate, instruction } = layer;

@@ -2,7 +2,7 @@
 // scanner per build context, and each open Dockerfile's analysis cached by version.
 // Requests read from here synchronously; anything remote or on disk fills in the background
 // and calls `onChange` so the server can ask the client to refresh lenses and hints.
-import { dirname, isAbsolute, relative, resolve } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseReference, type ImageReference } from '../core/reference';
 import { parsePlatform } from '../core/platform';
@@ -23,6 +23,7 @@ import type { Platform } from '../core/mediaTypes';
 import { RegistryClient } from '../registry/registryClient';
 import { chainCredentials, dockerConfigCredentials, type CredentialSource } from '../registry/credentials';
 import { defaultRetryPolicy } from '../registry/retryInterceptor';
+import { cacheRoot } from '../push/cacheDirectory';
 
 export interface DocumentModel {
   analysis: DockerfileAnalysis;
@@ -126,6 +127,11 @@ export class WorkspaceModel {
     this.trustedNow = trusted;
     this.refreshRemote();
     this.options.onChange();
+  }
+
+  /** Registries Layerlift is waiting for (429, few pulls left), worded for the hover. */
+  registryNotices(): string[] {
+    return this.state.notices();
   }
 
   /** Docker's credentials first (config file and helpers, as the docker CLI), then the editor's. */
@@ -285,12 +291,14 @@ export class WorkspaceModel {
   private makeClient(insecure: string[]): RegistryClient {
     // The editor re-checks on its own schedule (TTL), so one quick retry is enough: a registry
     // that is down shows as offline within a second instead of after a push-grade backoff.
-    const retryPolicy = { ...defaultRetryPolicy, maxRetries: 1, maxDelayMs: 1000, maxRetryAfterMs: 5000 };
+    // A 429 is never retried here: RegistryState pauses that registry until its Retry-After.
+    const retryPolicy = { ...defaultRetryPolicy, maxRetries: 1, maxDelayMs: 1000, maxRetryAfterMs: 5000, statusCodes: new Set([500, 502, 503, 504]) };
     return new RegistryClient({ credentials: this.credentials(), insecureRegistries: insecure, userAgent: 'layerlift-language-server/0.1', retryPolicy, headersTimeoutMs: 15_000 });
   }
 
   private makeState(client: RegistryClient): RegistryState {
-    const state = new RegistryState(client);
+    // Manifests and configs by digest across sessions: an unchanged base costs one HEAD.
+    const state = new RegistryState(client, { cacheDirectory: join(cacheRoot(this.options.env ?? process.env), 'manifests') });
     state.on('changed', () => this.options.onChange());
     return state;
   }
