@@ -3,20 +3,22 @@
 // parallel with the build, and `--push` pushes layer-aware afterwards.
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { formatReference, parseReference } from '../../core/reference';
+import { formatReference, parseReference, type ImageReference } from '../../core/reference';
 import { hostPlatform, parsePlatform } from '../../core/platform';
 import { analyzeDockerfile } from '../../analysis/analyzeDockerfile';
 import { imageBaseOf } from '../../analysis/baseImage';
 import { prepushBase, type PrepushResult } from '../../push/prepush';
-import { runBuilder } from '../../push/builder';
+import { chooseBuilder, pullCacheImage, runBuilder } from '../../push/builder';
+import { planBuildCache } from '../../push/buildCache';
 import { makeClient, parseBuildArgs, parseCommandArgs, registryFlags, registryFlagsHelp } from '../options';
 import { UsageError } from '../usageError';
 import { redact } from '../../registry/credentials';
 import type { CommandIO } from '../io';
 import { runPush } from './push';
 
-export const buildHelp = `Usage: layerlift build -f DOCKERFILE -t REF [--build-arg K=V]... [--target STAGE] [--platform P]
-                       [--push] [--prepush auto|mount|runner|local|off] [--runner CMD] [CONTEXT]
+export const buildHelp = `Usage: layerlift build -f DOCKERFILE -t REF... [--build-arg K=V]... [--target STAGE] [--platform P]
+                       [--cache-from REF]... [--cache auto] [--push] [--prepush auto|mount|runner|local|off]
+                       [--runner CMD] [--progress MODE] [CONTEXT]
 
 Runs your builder (docker buildx build --load when buildx is installed, else docker build) and
 streams its output. With --push, the base image is pre-pushed next to REF's registry while the
@@ -24,7 +26,15 @@ build runs, and the built image is then pushed layer-aware (see layerlift push -
 
 Options:
   -f, --file DOCKERFILE            default: CONTEXT/Dockerfile
-  -t, --tag REF                    the image to build (and push)
+  -t, --tag REF                    the image to build (and push); repeatable: the layers are pushed once,
+                                   then every tag
+  --cache-from REF                 a cache source (repeatable): pulled first for the legacy builder (a
+                                   missing one is a cold build), read from the registry by BuildKit,
+                                   whose images then carry their cache inline (BUILDKIT_INLINE_CACHE=1)
+  --cache auto                     cache from the first tag's current image, and for every stage the
+                                   target needs from REPO:cache-<stage>, built with --target <stage>
+                                   and pushed back with --push: a CI job with an empty engine reuses
+                                   every step before the first change
   --build-arg K=V                  repeatable
   --target STAGE                   the stage to build
   --platform OS/ARCH               the platform to build for
@@ -32,13 +42,17 @@ Options:
   --prepush STRATEGY               how the base gets next to the registry (default auto; off: no pre-push)
   --runner CMD                     runner command for --prepush runner/auto
   --uploader auto|engine|layerlift  who sends the new layers with --push (default auto: the engine)
+  --progress auto|tty|plain|json|quiet  the push's progress (see layerlift push --help)
 ${registryFlagsHelp}`;
 
 export async function runBuild(args: string[], io: CommandIO): Promise<number> {
   const { values, positionals } = parseCommandArgs('build', args, {
     ...registryFlags,
     file: { type: 'string', short: 'f' },
-    tag: { type: 'string', short: 't' },
+    tag: { type: 'string', short: 't', multiple: true },
+    'cache-from': { type: 'string', multiple: true },
+    cache: { type: 'string' },
+    progress: { type: 'string' },
     'build-arg': { type: 'string', multiple: true },
     target: { type: 'string' },
     platform: { type: 'string' },
@@ -51,11 +65,13 @@ export async function runBuild(args: string[], io: CommandIO): Promise<number> {
     io.stdout(buildHelp);
     return 0;
   }
-  if (!values.tag) throw new UsageError('build needs -t REF', 'build');
+  if (!values.tag || values.tag.length === 0) throw new UsageError('build needs -t REF', 'build');
+  if (values.cache !== undefined && values.cache !== 'auto' && values.cache !== 'off') throw new UsageError(`--cache must be auto or off, got "${values.cache}"`, 'build');
   if (positionals.length > 1) throw new UsageError(`build takes one CONTEXT, got ${positionals.length}`, 'build');
   const context = resolve(positionals[0] ?? '.');
   const dockerfile = resolve(values.file ?? `${context}/Dockerfile`);
-  const tag = parseReference(values.tag);
+  const targets = values.tag.map((t) => parseReference(t));
+  const tag = targets[0] as ImageReference;
   const buildArgs = parseBuildArgs(values['build-arg'], 'build');
   const platform = values.platform ? parsePlatform(values.platform) : hostPlatform();
   const strategy = values.prepush ?? 'auto';
@@ -80,8 +96,22 @@ export async function runBuild(args: string[], io: CommandIO): Promise<number> {
     });
   }
   let finished = false;
+  let cacheTags: string[] = [];
   try {
-    const code = await runBuilder({ context, dockerfile, tag: values.tag, buildArgs, target: values.target, platform: values.platform }, { env: io.env, signal: controller.signal, onOutput: (text) => io.stderrRaw(text) });
+    const builder = await chooseBuilder(io.env);
+    const cache = planBuildCache({ targets, stages: analysis.stages, neededStages: analysis.neededStages, target: values.target, cacheFrom: values['cache-from'] ?? [], auto: values.cache === 'auto', builder });
+    cacheTags = cache.cacheTags;
+    const builderOptions = { env: io.env, signal: controller.signal, onOutput: (text: string) => io.stderrRaw(text) };
+    // The legacy builder only uses cache images it has: pull them first (missing: a cold build).
+    for (const ref of cache.pulls) {
+      io.stderr(`layerlift: pulling cache image ${ref}`);
+      if (!(await pullCacheImage(ref, builderOptions))) io.stderr(`layerlift: no cache image ${ref} yet; building without it`);
+    }
+    let code = 0;
+    for (const step of cache.steps) {
+      code = await runBuilder({ context, dockerfile, tag: step.tags, buildArgs: { ...cache.buildArgs, ...buildArgs }, target: step.target, platform: values.platform, cacheFrom: step.cacheFrom, builder }, builderOptions);
+      if (code !== 0) break;
+    }
     if (code !== 0) {
       controller.abort();
       await prepush;
@@ -100,6 +130,13 @@ export async function runBuild(args: string[], io: CommandIO): Promise<number> {
     await client.close();
   }
   if (!values.push) return 0;
-  const pushArgs = [values.tag, '--prepush', strategy === 'off' ? 'off' : 'mount', ...(base ? ["--base", formatReference(base)] : []), ...(values.json ? ['--json'] : []), ...(values.uploader ? ['--uploader', values.uploader] : []), ...(values['insecure-registry'] ?? []).flatMap((r) => ['--insecure-registry', r])];
+  const common = [...(values.uploader ? ['--uploader', values.uploader] : []), ...(values['insecure-registry'] ?? []).flatMap((r) => ['--insecure-registry', r])];
+  // The stages' cache images first (each its own image; the engine finds their base), quietly…
+  for (const cacheTag of cacheTags) {
+    const code = await runPush([cacheTag, '--progress', 'quiet', '--prepush', 'off', ...common], io);
+    if (code !== 0) return code;
+  }
+  // …then the image under every tag: the layers once, then each tag's manifest.
+  const pushArgs = [values.tag[0] as string, ...values.tag, ...(values.progress ? ['--progress', values.progress] : []), '--prepush', strategy === 'off' ? 'off' : 'mount', ...(base ? ['--base', formatReference(base)] : []), ...(values.json ? ['--json'] : []), ...common];
   return runPush(pushArgs, io);
 }
