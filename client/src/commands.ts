@@ -9,6 +9,7 @@ import { isDockerfile, type ActiveDockerfile } from './activeDockerfile';
 import type { BuildTerminal } from './buildTerminal';
 import { layerViewId } from './layerView';
 import { selectTargetImage } from './selectTarget';
+import { LayerPanel } from './layerPanel';
 
 import { lensCommands, serverCommands as server } from '../../server/src/lsp/protocol';
 
@@ -77,6 +78,10 @@ export function registerCommands(context: vscode.ExtensionContext, { client, log
     active.refresh();
     await vscode.commands.executeCommand(`${layerViewId}.focus`);
   };
+  // The layer insight panel: palette, the tree's title bar, and the FROM line's lens.
+  const panel = new LayerPanel(context, client);
+  context.subscriptions.push(panel);
+  const showInsight = (uri: vscode.Uri) => panel.show(uri);
   const selectTarget = async (uri: vscode.Uri) => {
     const image = await selectTargetImage(uri);
     if (image) void vscode.window.showInformationMessage(`Layerlift: ${fileName(uri)} now pushes to ${image}`);
@@ -98,13 +103,14 @@ export function registerCommands(context: vscode.ExtensionContext, { client, log
     ['layerlift.prepushBase', forDockerfile(prepush)],
     ['layerlift.showPushPlan', forDockerfile(showPlan)],
     ['layerlift.showLayers', forDockerfile(showLayers)],
+    ['layerlift.showLayerInsight', forDockerfile(showInsight)],
     ['layerlift.selectTargetImage', forDockerfile(selectTarget)],
     ['layerlift.refreshRegistryState', async () => void (await client.sendRequest('workspace/executeCommand', { command: server.refreshRegistryState, arguments: [] }).catch(() => undefined))],
     ['layerlift.showOutput', () => log.show()],
     // What the server's code lenses invoke: the same actions.
     [lensCommands.prepushBase, forDockerfile(prepush)],
     [lensCommands.buildAndPush, forDockerfile(buildAndPush)],
-    [lensCommands.showLayers, forDockerfile(showLayers)],
+    [lensCommands.showLayers, forDockerfile(showInsight)],
   ];
   for (const [id, handler] of commands) context.subscriptions.push(vscode.commands.registerCommand(id, handler));
 }

@@ -23,11 +23,14 @@ import { diagnostics } from './lsp/diagnostics';
 import { IdleCollector } from './lsp/idleCollector';
 import { runServerCommand } from './lsp/commands';
 import { documentLayers } from './lsp/documentLayers';
+import { LayerInsight } from './lsp/layerInsight';
 import type { Credential, CredentialSource } from './registry/credentials';
 import {
   buildOutputNotification,
   credentialsRequest,
   documentLayersRequest,
+  layerFilesRequest,
+  layerInsightRequest,
   serverCommands,
   viewsChangedNotification,
   workspaceTrustedNotification,
@@ -146,6 +149,17 @@ connection.onRequest(documentLayersRequest, (params: { uri?: unknown }) => {
   const { view, targetProblem } = model(document);
   return documentLayers({ uri, view, targetProblem, trusted: workspace.trusted });
 });
+
+// The layer insight panel: rows for the built image, then one layer's files when opened.
+const layerInsight = new LayerInsight(workspace);
+connection.onRequest(layerInsightRequest, (params: { uri?: unknown }) => {
+  const uri = typeof params?.uri === 'string' ? params.uri : '';
+  const document = documents.get(uri);
+  return layerInsight.view(uri, document ? model(document).analysis : undefined);
+});
+connection.onRequest(layerFilesRequest, (params: { uri?: unknown; layer?: unknown; filter?: unknown }) =>
+  layerInsight.files(typeof params?.uri === 'string' ? params.uri : '', typeof params?.layer === 'number' ? params.layer : -1, typeof params?.filter === 'string' ? params.filter : undefined),
+);
 
 connection.onCodeLens(({ textDocument }) => {
   const document = documents.get(textDocument.uri);

@@ -9,6 +9,9 @@ import { join } from 'node:path';
 import { buildImage, docker, importBusyboxImage, startDockerEngine, type DockerEngine } from '../bed/dockerEngine';
 import { makeTempDir } from '../bed/process';
 import { main } from '../../server/src/cli/main';
+import { LayerInsight } from '../../server/src/lsp/layerInsight';
+import { analyzeDockerfile } from '../../server/src/analysis/analyzeDockerfile';
+import { defaultSettings } from '../../server/src/analysis/settings';
 
 const bigBytes = 123_457;
 
@@ -119,5 +122,24 @@ void describe('layerlift layers against a real engine', () => {
     assert.equal(result.code, 1);
     assert.equal(result.err.length, 1);
     assert.match(result.err[0] ?? '', /^layerlift: .*ll\/none:1/);
+  });
+
+  void test('the panel rows (server-worded) and a layer’s files on demand, from the engine', async () => {
+    const workspace = { trusted: true, documentSettings: () => ({ settings: defaultSettings, setting: { dockerfile: 'Dockerfile', image: 'll/waste:1' } }) };
+    const insight = new LayerInsight(workspace, undefined, { ...process.env, ...engine.env });
+    const view = await insight.view('file:///ctx/Dockerfile', analyzeDockerfile(dockerfile));
+    assert.equal(view.problem, undefined);
+    assert.match(view.title, /^Layers of engine image ll\/waste:1/);
+    assert.deepEqual(view.rows.map((r) => [r.group, r.line]), [['base', undefined], ['Dockerfile', 1], ['Dockerfile', 2], ['Dockerfile', 3]]);
+    assert.equal(view.rows[1]?.waste, 'wastes 123 kB (overwritten or removed later)');
+    assert.equal(view.rows[1]?.sizes, '123 kB uncompressed · compressed size unknown until pushed');
+    assert.equal(view.rows[3]?.files, '3 added');
+    assert.equal(view.totals[0], 'Efficiency 94.14 % (as dive computes it)');
+    const files = await insight.files('file:///ctx/Dockerfile', 3);
+    assert.deepEqual(files.files.map((f) => [f.path, f.change, f.size]), [['app', 'added', '0 B'], ['app/README.md', 'added', '7 B'], ['app/main.py', 'added', '13 B']]);
+    assert.equal((await insight.files('file:///ctx/Dockerfile', 3, 'main')).summary, '1 of 3 files match "main"');
+    const missing = new LayerInsight({ ...workspace, documentSettings: () => ({ settings: defaultSettings, setting: { dockerfile: 'Dockerfile', image: 'll/none:1' } }) }, undefined, { ...process.env, ...engine.env });
+    const none = await missing.view('file:///ctx/Dockerfile', undefined);
+    assert.match(none.problem ?? '', /ll\/none:1.* — build the image first \(Build Image\)\.$/);
   });
 });

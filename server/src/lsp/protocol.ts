@@ -30,6 +30,47 @@ export const credentialsRequest = 'layerlift/credentials';
 /** Client → server notification: the user trusted the workspace (it can only be granted, not revoked, without a reload). */
 export const workspaceTrustedNotification = 'layerlift/workspaceTrusted';
 
+/** Client → server request: the layer insight panel's rows for a Dockerfile's built image. Params `{ uri }`; answer `LayerInsightView`. */
+export const layerInsightRequest = 'layerlift/layerInsight';
+/** Client → server request: one layer's files, loaded when the panel opens that layer. Params `{ uri, layer, filter? }`; answer `LayerFilesView`. */
+export const layerFilesRequest = 'layerlift/layerFiles';
+
+/** Every figure worded by the server; the panel only lays them out. */
+export interface LayerInsightView {
+  /** e.g. 'engine image app:latest (sha256:…)'; or why there is nothing to show. */
+  title: string;
+  problem?: string;
+  rows: LayerInsightRow[];
+  /** e.g. ['Efficiency 94.14 % (as dive computes it)', 'Wasted 123 kB …', 'A push would upload …']. */
+  totals: string[];
+}
+
+export interface LayerInsightRow {
+  index: number;
+  /** 'base' or 'Dockerfile' (grouping). */
+  group: string;
+  /** 0-based Dockerfile line, when the layer maps to an instruction of this Dockerfile. */
+  line?: number;
+  instruction: string;
+  /** e.g. '123 kB uncompressed · compressed unknown (engine image)'. */
+  sizes: string;
+  /** 0..1 of the largest layer, for the size bar. */
+  bar: number;
+  /** e.g. '3 added · 1 changed · 1 removed'. */
+  files: string;
+  /** e.g. 'wastes 123 kB (overwritten or removed later)'; '' when none. */
+  waste: string;
+  /** e.g. 'new against app:pushed' / 'same as app:pushed'; '' without a comparison. */
+  status: string;
+}
+
+export interface LayerFilesView {
+  layer: number;
+  /** e.g. '3 of 1,204 files match "src"'. */
+  summary: string;
+  files: { path: string; depth: number; name: string; change: 'added' | 'changed' | 'removed'; size: string }[];
+}
+
 /** `initializationOptions` the VS Code client sends. */
 export interface InitializationOptions {
   /** VS Code's workspace trust: untrusted means analysis only (no engine, network or runner). */

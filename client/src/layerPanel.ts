@@ -1,0 +1,67 @@
+// The layer insight panel (a webview): the server answers every row and sentence
+// (layerlift/layerInsight, layerlift/layerFiles); this file only moves messages between the
+// webview (media/layerPanel.mjs) and the server, and opens the Dockerfile at a line.
+import { randomBytes } from 'node:crypto';
+import * as vscode from 'vscode';
+import type { LanguageClient } from 'vscode-languageclient/node';
+import { layerFilesRequest, layerInsightRequest, type LayerFilesView, type LayerInsightView } from '../../server/src/lsp/protocol';
+
+type FromWebview = { type: 'files'; layer: number; filter?: string } | { type: 'line'; line: number } | { type: 'refresh' };
+
+export class LayerPanel implements vscode.Disposable {
+  private panel: vscode.WebviewPanel | undefined;
+  private uri: vscode.Uri | undefined;
+
+  constructor(
+    private readonly context: vscode.ExtensionContext,
+    private readonly client: LanguageClient,
+  ) {}
+
+  async show(uri: vscode.Uri): Promise<void> {
+    this.uri = uri;
+    const panel = this.panel ?? this.create();
+    panel.title = `Layers: ${uri.path.slice(uri.path.lastIndexOf('/') + 1)}`;
+    panel.reveal(panel.viewColumn ?? vscode.ViewColumn.Beside);
+    await panel.webview.postMessage({ type: 'loading' });
+    const view = await this.client.sendRequest<LayerInsightView>(layerInsightRequest, { uri: uri.toString() });
+    if (this.uri === uri) await panel.webview.postMessage({ type: 'view', view });
+  }
+
+  dispose(): void {
+    this.panel?.dispose();
+  }
+
+  private create(): vscode.WebviewPanel {
+    const media = vscode.Uri.joinPath(this.context.extensionUri, 'media');
+    const panel = vscode.window.createWebviewPanel('layerlift.layerInsight', 'Layers', { viewColumn: vscode.ViewColumn.Beside, preserveFocus: false }, {
+      enableScripts: true,
+      localResourceRoots: [media],
+    });
+    const nonce = randomBytes(16).toString('hex');
+    const asset = (name: string) => panel.webview.asWebviewUri(vscode.Uri.joinPath(media, name)).toString();
+    panel.webview.html = `<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src ${panel.webview.cspSource}; script-src 'nonce-${nonce}';">
+<link rel="stylesheet" href="${asset('layerPanel.css')}"><title>Layers</title></head>
+<body><header><h1 id="title">Layers</h1><button id="refresh" title="Read the image again">Refresh</button></header>
+<p id="problem" role="alert" hidden></p><ul id="totals"></ul>
+<div id="layers" role="tree" aria-label="Image layers" tabindex="0"></div>
+<script type="module" nonce="${nonce}" src="${asset('layerPanel.mjs')}"></script></body></html>`;
+    panel.webview.onDidReceiveMessage((message: FromWebview) => void this.answer(panel, message), undefined, this.context.subscriptions);
+    panel.onDidDispose(() => (this.panel = undefined), undefined, this.context.subscriptions);
+    this.panel = panel;
+    return panel;
+  }
+
+  private async answer(panel: vscode.WebviewPanel, message: FromWebview): Promise<void> {
+    const uri = this.uri;
+    if (!uri) return;
+    if (message.type === 'refresh') return this.show(uri);
+    if (message.type === 'line') {
+      const position = new vscode.Position(message.line, 0);
+      await vscode.window.showTextDocument(uri, { viewColumn: vscode.ViewColumn.One, selection: new vscode.Range(position, position) });
+      return;
+    }
+    const files = await this.client.sendRequest<LayerFilesView>(layerFilesRequest, { uri: uri.toString(), layer: message.layer, filter: message.filter ?? '' });
+    await panel.webview.postMessage({ type: 'files', files });
+  }
+}

@@ -1,0 +1,65 @@
+// The layer insight panel's requests (layerlift/layerInsight, layerlift/layerFiles): the active
+// Dockerfile's built image (its target name in the engine) read once per image id in the
+// background — the request awaits it, nothing else does — and kept for the layer files the panel
+// opens later. Every figure is worded by insight/panelRows.ts.
+import { engineEnvironment } from '../analysis/settings';
+import { targetChainInstructions } from '../analysis/historyMapping';
+import type { DockerfileAnalysis } from '../analysis/types';
+import { buildLayerReport, type LayerReport } from '../insight/layerReport';
+import { filesView, insightView, layerLines } from '../insight/panelRows';
+import { readImageLayers, type ImageLayers } from '../insight/readImageLayers';
+import type { LayerFilesView, LayerInsightView } from './protocol';
+import type { WorkspaceModel } from './workspaceModel';
+
+export type ReadImage = (spec: string, env: NodeJS.ProcessEnv) => Promise<ImageLayers>;
+
+interface Held {
+  image: string;
+  report: LayerReport;
+  lines: (number | undefined)[];
+}
+
+export class LayerInsight {
+  /** By Dockerfile URI: the last report read (a rebuild is read again: the config digest differs). */
+  private readonly held = new Map<string, { key: string; held: Promise<Held> }>();
+
+  constructor(
+    private readonly workspace: Pick<WorkspaceModel, 'documentSettings' | 'trusted'>,
+    private readonly readImage: ReadImage = (spec, env) => readImageLayers(spec, { env }),
+    private readonly env: NodeJS.ProcessEnv = process.env,
+  ) {}
+
+  async view(uri: string, analysis: DockerfileAnalysis | undefined): Promise<LayerInsightView> {
+    const empty = (title: string, problem: string): LayerInsightView => ({ title, problem, rows: [], totals: [] });
+    if (!this.workspace.trusted) return empty('Layer insight', 'The workspace is not trusted: Layerlift reads no Docker engine here.');
+    const { settings, setting } = this.workspace.documentSettings(uri);
+    if (!setting) return empty('Layer insight', 'No target image is configured for this Dockerfile: add it to "layerlift.images", then build.');
+    try {
+      const held = await this.read(uri, setting.image, engineEnvironment(settings, this.env), analysis);
+      return insightView(`Layers of ${held.image}`, held.report, held.lines);
+    } catch (error) {
+      this.held.delete(uri);
+      const message = error instanceof Error ? error.message.split('\n')[0] ?? '' : String(error);
+      return empty(`Layers of ${setting.image}`, `${message} — build the image first (Build Image).`);
+    }
+  }
+
+  async files(uri: string, layer: number, filter?: string): Promise<LayerFilesView> {
+    const held = this.held.get(uri);
+    if (!held) return { layer, summary: 'Open the panel first: the image is not read yet.', files: [] };
+    return filesView((await held.held).report, layer, filter ?? '');
+  }
+
+  private read(uri: string, image: string, env: NodeJS.ProcessEnv, analysis: DockerfileAnalysis | undefined): Promise<Held> {
+    const current = this.held.get(uri);
+    const key = `${image}|${env.DOCKER_HOST ?? ''}|${env.DOCKER_CONTEXT ?? ''}`;
+    // Always re-read the outline when asked again: a build may have moved the tag.
+    const held = this.readImage(image, env).then((layers): Held => {
+      const report = buildLayerReport(image, layers.layers);
+      return { image: layers.description, report, lines: analysis ? layerLines(report, targetChainInstructions(analysis)) : [] };
+    });
+    if (current && current.key === key) void current.held.catch(() => undefined);
+    this.held.set(uri, { key, held });
+    return held;
+  }
+}
