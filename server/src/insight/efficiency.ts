@@ -78,7 +78,9 @@ function stackLayer(stack: Map<string, LayerEntry>, entries: readonly LayerEntry
     if (entry.path === '' || baseName(entry.path).startsWith('.wh..wh.')) continue;
     const target = whiteoutTarget(entry.path);
     if (target !== undefined) {
-      for (const p of [...stack.keys()]) if (isWithin(p, target)) stack.delete(p);
+      const own = stack.get(target);
+      if (own !== undefined && own.kind !== 'directory') stack.delete(target);
+      else for (const p of [...stack.keys()]) if (isWithin(p, target)) stack.delete(p);
     } else {
       stack.set(entry.path, entry);
     }

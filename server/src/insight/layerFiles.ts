@@ -70,14 +70,27 @@ export function isWithin(path: string, dir: string): boolean {
 /** The merged file system after some layers: path → the entry that put it there. */
 export type Stack = Map<string, LayerEntry>;
 
+function hasWithin(stack: Stack, path: string): boolean {
+  for (const p of stack.keys()) if (isWithin(p, path)) return true;
+  return false;
+}
+
 /** Total bytes held at `path` in the stack: its own size plus everything beneath it. */
 export function bytesAt(stack: Stack, path: string): number {
+  const own = stack.get(path);
+  if (own !== undefined && own.kind !== 'directory') return own.size;
   let total = 0;
   for (const [p, entry] of stack) if (isWithin(p, path)) total += entry.size;
   return total;
 }
 
 function removeWithin(stack: Stack, dir: string, keep?: (path: string) => boolean): void {
+  // A file has nothing beneath it: no need to walk the stack.
+  const own = stack.get(dir);
+  if (own !== undefined && own.kind !== 'directory' && dir !== '') {
+    if (!(keep?.(dir) ?? false)) stack.delete(dir);
+    return;
+  }
   for (const p of [...stack.keys()]) if (isWithin(p, dir) && !(keep?.(p) ?? false)) stack.delete(p);
 }
 
@@ -115,7 +128,7 @@ export function applyLayer(stack: Stack, entries: readonly LayerEntry[]): FileCh
     const target = whiteoutTarget(entry.path);
     if (target === undefined) continue;
     const lower = stack.get(target);
-    if (lower === undefined && ![...stack.keys()].some((p) => isWithin(p, target))) continue;
+    if (lower === undefined && !hasWithin(stack, target)) continue;
     changes.push({ path: target, change: 'removed', kind: lower?.kind ?? 'directory', size: bytesAt(stack, target) });
     removeWithin(stack, target);
   }

@@ -54,9 +54,11 @@ export function normaliseCreatedBy(createdBy: string): string {
     .trim();
 }
 
-/** For display: created_by normalised, the legacy builder's 64-hex source digests cut to 12. */
+/** For display: created_by normalised, shell steps as `RUN …`, the legacy builder's 64-hex source digests cut to 12. */
 export function shortCreatedBy(createdBy: string): string {
-  return normaliseCreatedBy(createdBy).replace(/\b(file|dir|multi):([0-9a-f]{12})[0-9a-f]{52}\b/g, '$1:$2…');
+  return normaliseCreatedBy(createdBy)
+    .replace(/^(?:RUN )?\/bin\/sh -c /, 'RUN ')
+    .replace(/\b(file|dir|multi):([0-9a-f]{12})[0-9a-f]{52}\b/g, '$1:$2…');
 }
 
 /** Differences between two layers' entries (directories left out: their files say it). */

@@ -10,12 +10,13 @@
 import { EventEmitter } from 'node:events';
 import { formatReference, type ImageReference } from '../core/reference';
 import { selectManifest } from '../core/platform';
-import { isDigest } from '../core/digest';
-import { MANIFEST_ACCEPT_HEADER, parseManifest, type Descriptor, type ParsedManifest, type Platform } from '../core/mediaTypes';
+import type { Descriptor, Platform } from '../core/mediaTypes';
 import { isRegistryError } from '../registry/errors';
-import { headerString, pullScope, type RegistryClient, type RepositoryRef } from '../registry/registryClient';
-import { Backoff, pauseFor, type BackoffRule, type Pause } from './rateLimit';
-import { ManifestCache } from './manifestCache';
+import type { RegistryClient, RepositoryRef } from '../registry/registryClient';
+import type { BackoffRule } from './rateLimit';
+import { ManifestFetcher, RegistryPausedError } from './manifestFetcher';
+
+export { RegistryPausedError } from './manifestFetcher';
 import type { Fact } from '../analysis/documentView';
 
 /** A pushed image's layers with their uncompressed identities (the config's diff_ids). */
@@ -48,15 +49,6 @@ export interface RegistryStateOptions {
   backoffRule?: BackoffRule;
 }
 
-/** A request not sent because the registry asked us to wait (429, or few pulls left). */
-export class RegistryPausedError extends Error {
-  readonly code = 'RATE_LIMITED';
-  constructor(readonly pause: Pause) {
-    super(pause.reason);
-    this.name = 'RegistryPausedError';
-  }
-}
-
 interface Entry<T> {
   value?: T;
   error?: { message: string; code: string };
@@ -86,9 +78,7 @@ export class RegistryState extends EventEmitter {
   private generation = 0;
   /** Registries whose last request failed on the network: the UI says "offline". */
   readonly unreachable = new Set<string>();
-  private readonly backoff = new Backoff();
-  private readonly cache: ManifestCache;
-  private readonly backoffRule: BackoffRule | undefined;
+  private readonly fetcher: ManifestFetcher;
 
   constructor(
     private readonly client: RegistryClient,
@@ -99,13 +89,12 @@ export class RegistryState extends EventEmitter {
     this.errorTtlMs = options.errorTtlMs ?? 15_000;
     this.concurrency = options.concurrency ?? 4;
     this.now = options.now ?? Date.now;
-    this.cache = new ManifestCache(options.cacheDirectory);
-    this.backoffRule = options.backoffRule;
+    this.fetcher = new ManifestFetcher(client, this.now, options.cacheDirectory, options.backoffRule);
   }
 
   /** One sentence per registry Layerlift is waiting for (429, low pull count): for the hover. */
   notices(): string[] {
-    return this.backoff.notices(this.now());
+    return this.fetcher.backoff.notices(this.now());
   }
 
   /** The base image's layers for a platform; fetched in the background when unknown or stale. */
@@ -117,7 +106,7 @@ export class RegistryState extends EventEmitter {
   /** Whether a repository holds a blob (HEAD); fetched in the background when unknown or stale. */
   blobPresent(repo: RepositoryRef, digest: string): Fact<boolean> {
     return this.read(this.blobs, `${repo.registry}/${repo.repository}|${digest}`, repo.registry, async () => {
-      this.check(repo.registry, 'HEAD');
+      this.fetcher.check(repo.registry, 'HEAD');
       const present = (await this.client.headBlob(repo, digest)) !== undefined;
       this.noteHolder(digest, `${repo.registry}/${repo.repository}`, present);
       return present;
@@ -229,7 +218,7 @@ export class RegistryState extends EventEmitter {
     const repo = { registry: ref.registry, repository: ref.repository };
     const base = await this.fetchBase(ref, platform, true);
     if (!base) return null;
-    const config = await this.configBytes(repo, base.configDigest);
+    const config = await this.fetcher.configBytes(repo, base.configDigest);
     const parsed = JSON.parse(config.toString('utf8')) as { rootfs?: { diff_ids?: unknown } };
     const diffIds = Array.isArray(parsed.rootfs?.diff_ids) ? parsed.rootfs.diff_ids.filter((d): d is string => typeof d === 'string') : [];
     return { digest: base.manifestDigest, layers: base.layers, diffIds };
@@ -240,7 +229,7 @@ export class RegistryState extends EventEmitter {
   private async fetchBase(ref: ImageReference, platform: Platform, missingIsNull = false): Promise<BaseImageFacts | undefined> {
     const repo = { registry: ref.registry, repository: ref.repository };
     const reference = ref.digest ?? ref.tag ?? 'latest';
-    const head = await this.headDigest(repo, reference);
+    const head = await this.fetcher.headDigest(repo, reference);
     if (head === undefined) {
       if (missingIsNull) return undefined;
       // Not there: the GET words the registry's own error.
@@ -248,87 +237,14 @@ export class RegistryState extends EventEmitter {
       throw new Error(`${formatReference(ref)} is not in its registry`);
     }
     const digest = head.digest;
-    const top = head.parsed ?? (await this.manifest(repo, digest));
+    const top = head.parsed ?? (await this.fetcher.manifest(repo, digest));
     let image = { digest, parsed: top };
     if (top.kind === 'index') {
       const chosen = selectManifest(top.index, platform).digest;
-      image = { digest: chosen, parsed: await this.manifest(repo, chosen) };
+      image = { digest: chosen, parsed: await this.fetcher.manifest(repo, chosen) };
     }
     if (image.parsed.kind !== 'image') throw new Error(`${formatReference(ref)} has no single image for ${platform.os}/${platform.architecture}`);
     for (const layer of image.parsed.manifest.layers) this.noteHolder(layer.digest, `${ref.registry}/${ref.repository}`, true);
     return { digest, manifestDigest: image.digest, layers: image.parsed.manifest.layers, configDigest: image.parsed.manifest.config.digest, checkedAt: this.now() };
   }
-
-  /** Throws when the registry asked us to wait for this kind of request. */
-  private check(registry: string, method: 'HEAD' | 'GET'): void {
-    const pause = this.backoff.blocking(registry, method, this.now());
-    if (pause) throw new RegistryPausedError(pause);
-  }
-
-  /** The digest a tag names now, by HEAD (a digest reference costs nothing); undefined on 404.
-   *  `parsed` is set when the registry omitted the digest and the manifest had to be read. */
-  private async headDigest(repo: RepositoryRef, reference: string): Promise<{ digest: string; parsed?: ParsedManifest } | undefined> {
-    if (isDigestText(reference)) return { digest: reference };
-    this.check(repo.registry, 'HEAD');
-    const req = { ...repo, operation: 'pull', method: 'HEAD' as const, path: `/v2/${repo.repository}/manifests/${reference}`, headers: { accept: MANIFEST_ACCEPT_HEADER }, scopes: pullScope(repo) };
-    const res = await this.client.http.request(req);
-    await res.body.dump();
-    this.backoff.note(repo.registry, pauseFor(repo.registry, res.status, res.headers, this.now(), this.backoffRule));
-    this.check(repo.registry, 'HEAD');
-    if (res.status === 404) return undefined;
-    await this.client.http.expect(res, [200], req, 'MANIFEST_UNKNOWN');
-    const digest = headerString(res.headers['docker-content-digest']);
-    if (digest && isDigest(digest)) return { digest };
-    // Some registries omit the digest on HEAD: only a GET can tell.
-    this.check(repo.registry, 'GET');
-    const fetched = await this.paused(repo.registry, () => this.client.getManifest(repo, reference));
-    await this.cache.put(fetched.digest, fetched.bytes);
-    return { digest: fetched.digest, parsed: fetched.parsed };
-  }
-
-  /** A manifest by digest: from the cache, else one GET (then cached). */
-  private async manifest(repo: RepositoryRef, digest: string): Promise<ParsedManifest> {
-    const cached = await this.cache.get(digest);
-    if (cached) return parseManifest(cached);
-    this.check(repo.registry, 'GET');
-    const fetched = await this.paused(repo.registry, () => this.client.getManifest(repo, digest));
-    await this.cache.put(digest, fetched.bytes);
-    return fetched.parsed;
-  }
-
-  private async configBytes(repo: RepositoryRef, digest: string): Promise<Buffer> {
-    const cached = await this.cache.get(digest);
-    if (cached) return cached;
-    this.check(repo.registry, 'GET');
-    const stream = await this.paused(repo.registry, () => this.client.openBlob(repo, digest));
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of stream as AsyncIterable<Buffer>) {
-      size += chunk.length;
-      if (size > 16 * 1024 * 1024) throw new Error(`the config ${digest} in ${repo.registry}/${repo.repository} is too large to be an image config`);
-      chunks.push(chunk);
-    }
-    const bytes = Buffer.concat(chunks);
-    await this.cache.put(digest, bytes);
-    return bytes;
-  }
-
-  /** A 429 on a GET pauses the registry like one on a HEAD. */
-  private async paused<T>(registry: string, request: () => Promise<T>): Promise<T> {
-    try {
-      return await request();
-    } catch (error) {
-      if (isRegistryError(error) && error.status === 429) {
-        const retryAfter = error.retryAfterSeconds === undefined ? {} : { 'retry-after': String(error.retryAfterSeconds) };
-        this.backoff.note(registry, pauseFor(registry, 429, retryAfter, this.now(), this.backoffRule));
-        this.check(registry, 'GET');
-      }
-      throw error;
-    }
-  }
-}
-
-/** isDigest without narrowing the argument (a tag that is not a digest is still a string). */
-function isDigestText(value: string): boolean {
-  return isDigest(value);
 }
