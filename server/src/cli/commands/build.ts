@@ -15,10 +15,12 @@ import { UsageError } from '../usageError';
 import { redact } from '../../registry/credentials';
 import type { CommandIO } from '../io';
 import { runPush } from './push';
+import { buildComposeServices, loadCompose } from './compose';
 
 export const buildHelp = `Usage: layerlift build -f DOCKERFILE -t REF... [--build-arg K=V]... [--target STAGE] [--platform P]
                        [--cache-from REF]... [--cache auto] [--push] [--prepush auto|mount|runner|local|off]
                        [--runner CMD] [--progress MODE] [CONTEXT]
+       layerlift build --compose FILE [SERVICE...] [--push] [--prepush STRATEGY] [--mirror P=M]...
 
 Runs your builder (docker buildx build --load when buildx is installed, else docker build) and
 streams its output. With --push, the base image is pre-pushed next to REF's registry while the
@@ -43,7 +45,13 @@ Options:
   --runner CMD                     runner command for --prepush runner/auto
   --uploader auto|engine|layerlift  who sends the new layers with --push (default auto: the engine)
   --progress auto|tty|plain|json|quiet  the push's progress (see layerlift push --help)
-${registryFlagsHelp}`;
+  --compose FILE                   build the Compose project's services that have build: (all, or the
+                                   SERVICEs named), with their contexts, Dockerfiles, args and targets;
+                                   --push then pushes them as layerlift push --compose does
+${registryFlagsHelp}
+
+Exit codes: 0 built (and pushed); the builder's own code when the build failed; 1 when the push
+failed (one line; the tags unchanged); 2 bad usage.`;
 
 export async function runBuild(args: string[], io: CommandIO): Promise<number> {
   const { values, positionals } = parseCommandArgs('build', args, {
@@ -53,6 +61,8 @@ export async function runBuild(args: string[], io: CommandIO): Promise<number> {
     'cache-from': { type: 'string', multiple: true },
     cache: { type: 'string' },
     progress: { type: 'string' },
+    compose: { type: 'string' },
+    mirror: { type: 'string', multiple: true },
     'build-arg': { type: 'string', multiple: true },
     target: { type: 'string' },
     platform: { type: 'string' },
@@ -65,6 +75,7 @@ export async function runBuild(args: string[], io: CommandIO): Promise<number> {
     io.stdout(buildHelp);
     return 0;
   }
+  if (values.compose !== undefined) return buildCompose(values, positionals, io);
   if (!values.tag || values.tag.length === 0) throw new UsageError('build needs -t REF', 'build');
   if (values.cache !== undefined && values.cache !== 'auto' && values.cache !== 'off') throw new UsageError(`--cache must be auto or off, got "${values.cache}"`, 'build');
   if (positionals.length > 1) throw new UsageError(`build takes one CONTEXT, got ${positionals.length}`, 'build');
@@ -139,4 +150,12 @@ export async function runBuild(args: string[], io: CommandIO): Promise<number> {
   // …then the image under every tag: the layers once, then each tag's manifest.
   const pushArgs = [values.tag[0] as string, ...values.tag, ...(values.progress ? ['--progress', values.progress] : []), '--prepush', strategy === 'off' ? 'off' : 'mount', ...(base ? ['--base', formatReference(base)] : []), ...(values.json ? ['--json'] : []), ...common];
   return runPush(pushArgs, io);
+}
+
+async function buildCompose(values: { push?: boolean; prepush?: string; runner?: string; uploader?: string; mirror?: string[]; compose?: string; json?: boolean; 'insecure-registry'?: string[] }, services: string[], io: CommandIO): Promise<number> {
+  const project = await loadCompose(values.compose as string, services, io.env, 'build');
+  const code = await buildComposeServices(project, io, io.signal);
+  if (code !== 0 || !values.push) return code;
+  const args = ['--compose', project.file, ...services, '--prepush', values.prepush ?? 'auto', ...(values.runner ? ['--runner', values.runner] : []), ...(values.uploader ? ['--uploader', values.uploader] : []), ...(values.mirror ?? []).flatMap((m) => ['--mirror', m]), ...(values.json ? ['--json'] : []), ...(values['insecure-registry'] ?? []).flatMap((r) => ['--insecure-registry', r])];
+  return runPush(args, io);
 }

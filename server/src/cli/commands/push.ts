@@ -9,6 +9,7 @@ import type { PrepushStrategy, PushPlan } from '../../push/plan';
 import type { UploaderChoice } from '../../push/mover';
 import { renderPlan, summaryLine } from '../../push/report';
 import { runPushSession, UploaderRefused } from '../../push/pushSession';
+import { loadCompose, pushComposeServices } from './compose';
 import { dockerConfigCredentials } from '../../registry/credentials';
 import { insecureRegistriesOf, makeClient, mirrorFlagHelp, parseCommandArgs, parseMirrors, registryFlags, registryFlagsHelp } from '../options';
 import { PROGRESS_MODES, pushProgress, type ProgressMode } from '../pushProgress';
@@ -40,6 +41,7 @@ ${mirrorFlagHelp}
 ${registryFlagsHelp}`;
 
 export const pushHelp = `Usage: layerlift push IMAGE [TARGET...] [--uploader U] [--prepush STRATEGY] [--runner CMD] [--json]
+       layerlift push --compose FILE [SERVICE...] [--prepush STRATEGY] [--mirror P=M]... [--json]
 
 Pushes IMAGE (a Docker engine image, oci:DIR[:TAG] or docker-archive:FILE) to TARGET (default:
 IMAGE's own reference; several TARGETs: the layers go once, then every tag), sending only what
@@ -75,6 +77,7 @@ const flags = {
   uploader: { type: 'string' },
   mirror: { type: 'string', multiple: true },
   progress: { type: 'string' },
+  compose: { type: 'string' },
 } as const;
 
 export async function runPush(args: string[], io: CommandIO): Promise<number> {
@@ -91,6 +94,7 @@ async function run(command: 'push' | 'plan', args: string[], io: CommandIO): Pro
     io.stdout(command === 'push' ? pushHelp : planHelp);
     return 0;
   }
+  if (values.compose !== undefined && command === 'push') return pushCompose(values, positionals, io);
   if (positionals.length < 1 || (command === 'plan' && positionals.length > 2)) throw new UsageError(`${command} takes IMAGE and ${command === 'plan' ? 'an optional TARGET' : 'optional TARGETs'}, got ${positionals.length} argument(s)`, command);
   const imageSpec = positionals[0] as string;
   const strategy = (values.prepush ?? 'auto') as PrepushStrategy;
@@ -150,4 +154,32 @@ function summaryJson(result: PushResult) {
 
 function planJson(target: ImageReference, plan: PushPlan) {
   return { target: formatReference(target), uploader: plan.uploader, layers: plan.layers, config: plan.config, prepush: plan.prepush ?? null, uplinkBytes: plan.uplinkBytes, unknownUploads: plan.unknownUploads, totalBytes: plan.totalBytes };
+}
+
+async function pushCompose(values: Record<string, unknown>, services: string[], io: CommandIO): Promise<number> {
+  const strategy = (values.prepush ?? 'auto') as PrepushStrategy;
+  if (!strategies.includes(strategy)) throw new UsageError(`--prepush must be one of ${strategies.join(', ')}, got "${String(values.prepush)}"`, 'push');
+  const uploader = (values.uploader ?? io.env.LAYERLIFT_UPLOADER ?? 'auto') as UploaderChoice;
+  if (!uploaders.includes(uploader)) throw new UsageError(`--uploader must be one of ${uploaders.join(', ')}, got "${uploader}"`, 'push');
+  const project = await loadCompose(values.compose as string, services, io.env, 'push');
+  const insecure = values['insecure-registry'] as string[] | undefined;
+  const credentials = dockerConfigCredentials({ env: io.env });
+  const client = makeClient(insecure, io.env, credentials);
+  try {
+    const { results } = await pushComposeServices(project, io, {
+      client,
+      credentials,
+      insecureRegistries: insecureRegistriesOf(insecure, io.env),
+      strategy,
+      runner: values.runner as string | undefined,
+      mirrors: parseMirrors(values.mirror as string[] | undefined, 'push'),
+      uploader,
+      concurrency: 4,
+      signal: io.signal,
+    });
+    if (values.json) io.stdout(JSON.stringify({ project: project.name, images: results.map((r) => ({ service: r.service, ...summaryJson(r.result) })) }, null, 2));
+    return 0;
+  } finally {
+    await client.close();
+  }
 }
