@@ -79,7 +79,8 @@ export interface LayerView {
 }
 
 export interface DocumentView {
-  target?: { ref: ImageReference; text: string };
+  /** `source`: where the target came from when not from the settings (a Compose service). */
+  target?: { ref: ImageReference; text: string; source?: string };
   stages: StageView[];
   layers: LayerView[];
   /** Compressed bytes a push would send, and of how many; null parts are unknown until built. */
@@ -91,11 +92,12 @@ export interface DocumentView {
 
 export interface ViewOptions {
   target?: ImageReference;
+  targetSource?: string;
   mirrors?: Record<string, string>;
 }
 
 export function buildDocumentView(analysis: DockerfileAnalysis, facts: FactsSource, options: ViewOptions = {}): DocumentView {
-  const target = options.target ? { ref: options.target, text: familiarReference(options.target) } : undefined;
+  const target = options.target ? { ref: options.target, text: familiarReference(options.target), ...(options.targetSource ? { source: options.targetSource } : {}) } : undefined;
   const chain = imageChain(analysis);
   const stages = analysis.stages.map((stage) => stageView(stage, analysis, chain.has(stage.index), facts, options));
   const layers = analysis.instructions.filter((i) => i.createsLayer).map((instruction) => layerView(instruction, chain.has(instruction.stage), facts));

@@ -44,6 +44,7 @@ function stageHover(stage: StageView, view: DocumentView, now: number): string {
   if (view.target) {
     const t = view.totals;
     lines.push('', `A push to \`${view.target.text}\` would upload ${formatBytes(t.uploadBytes)} of ${formatBytes(t.totalBytes)}${t.unknownLayers > 0 ? ` (+ ${t.unknownLayers} layer${t.unknownLayers === 1 ? '' : 's'} measured after a build)` : ''}.`);
+    if (view.target.source) lines.push('', `The target comes from ${view.target.source}.`);
   } else {
     lines.push('', 'No target image is configured for this Dockerfile (setting `layerlift.images`).');
   }

@@ -24,6 +24,7 @@ import { RegistryClient } from '../registry/registryClient';
 import { chainCredentials, dockerConfigCredentials, type CredentialSource } from '../registry/credentials';
 import { defaultRetryPolicy } from '../registry/retryInterceptor';
 import { cacheRoot } from '../push/cacheDirectory';
+import { composeFolderFor, composeTargetsIn, type ComposeTarget } from './composeTargets';
 
 export interface DocumentModel {
   analysis: DockerfileAnalysis;
@@ -37,6 +38,8 @@ export interface DocumentSettings {
   setting?: ImageSetting;
   path?: string;
   target?: ImageReference;
+  /** Where the target came from when not from the settings, e.g. `compose.yaml (service web)`. */
+  targetSource?: string;
   targetProblem?: string;
   platform?: Platform;
   contextRoot?: string;
@@ -60,6 +63,8 @@ export const untrustedReason = 'workspace not trusted';
 export class WorkspaceModel {
   private folders: string[] = [];
   private readonly settings = new Map<string, LayerliftSettings>();
+  /** Per folder: Dockerfile path → the Compose service that builds it (composeTargets.ts). */
+  private readonly composeTargets = new Map<string, Map<string, ComposeTarget>>();
   private readonly scanners = new Map<string, ContextScanner>();
   private readonly state: RegistryState;
   private readonly client: RegistryClient;
@@ -111,6 +116,11 @@ export class WorkspaceModel {
       this.options.log?.(`settings for ${uri} unavailable: ${String(error)}`);
     }
     this.settings.set(uri, settings);
+    const path = uri.startsWith('file:') ? fileURLToPath(uri) : undefined;
+    if (path) {
+      const folder = composeFolderFor(path, this.folders);
+      this.composeTargets.set(folder, await composeTargetsIn(folder, this.options.env ?? process.env));
+    }
     // One client for every document: plain-HTTP allowances only ever add up, so a push or a
     // background check in flight never loses its client when another folder's settings load.
     this.client.http.allowInsecure(settings.insecureRegistries);
@@ -180,7 +190,7 @@ export class WorkspaceModel {
    * Never waits for the network or the disk.
    */
   model(uri: string, text: string, version = -1): DocumentModel {
-    const { settings, setting, target, targetProblem, platform, contextRoot } = this.documentSettings(uri);
+    const { settings, setting, target, targetSource, targetProblem, platform, contextRoot } = this.documentSettings(uri);
     const cached = this.analyses.get(uri);
     let analysis: DockerfileAnalysis;
     if (cached && version >= 0 && cached.version === version && cached.settings === settings) {
@@ -192,7 +202,7 @@ export class WorkspaceModel {
     this.analyses.set(uri, { version, settings, analysis });
     if (this.analyses.size > WorkspaceModel.analysesKept) this.analyses.delete(this.analyses.keys().next().value as string);
     const facts = this.facts(contextRoot, analysis, target, platform ?? hostPlatform());
-    return { analysis, view: buildDocumentView(analysis, facts, { target, mirrors: settings.mirrors }), targetProblem };
+    return { analysis, view: buildDocumentView(analysis, facts, { target, targetSource, mirrors: settings.mirrors }), targetProblem };
   }
 
   /** What the settings say about a Dockerfile: its target image, build options and context. */
@@ -200,7 +210,9 @@ export class WorkspaceModel {
     const settings = this.settings.get(uri) ?? defaultSettings;
     const path = uri.startsWith('file:') ? fileURLToPath(uri) : undefined;
     const folder = path ? this.folders.find((f) => !relative(f, path).startsWith('..')) : undefined;
-    const setting = path ? imageFor(settings, relative(folder ?? dirname(path), path)) : undefined;
+    // The settings first; else the Compose service that builds this Dockerfile.
+    const compose = path && !imageFor(settings, relative(folder ?? dirname(path), path)) ? this.composeTargets.get(composeFolderFor(path, this.folders))?.get(path) : undefined;
+    const setting = compose?.setting ?? (path ? imageFor(settings, relative(folder ?? dirname(path), path)) : undefined);
     let target: ImageReference | undefined;
     let targetProblem: string | undefined;
     if (!setting) {
@@ -218,8 +230,8 @@ export class WorkspaceModel {
     } catch {
       platform = undefined;
     }
-    const contextRoot = path ? (setting?.context ? resolve(folder ?? dirname(path), setting.context) : dirname(path)) : undefined;
-    return { settings, setting, path, target, targetProblem, platform, contextRoot };
+    const contextRoot = compose ? compose.context : path ? (setting?.context ? resolve(folder ?? dirname(path), setting.context) : dirname(path)) : undefined;
+    return { settings, setting, path, target, ...(compose ? { targetSource: compose.source } : {}), targetProblem, platform, contextRoot };
   }
 
   /** The registry client the editor uses (credentials, insecure registries from the settings). */
