@@ -148,3 +148,6 @@ window.addEventListener('message', (event) => {
   } else if (message.type === 'view') render(message.view);
   else if (message.type === 'files') showFiles(message.files);
 });
+
+// Messages sent before this script ran are not replayed: ask for the last one.
+vscode.postMessage({ type: 'ready' });

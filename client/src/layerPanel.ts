@@ -6,11 +6,13 @@ import * as vscode from 'vscode';
 import type { LanguageClient } from 'vscode-languageclient/node';
 import { layerFilesRequest, layerInsightRequest, type LayerFilesView, type LayerInsightView } from '../../server/src/lsp/protocol';
 
-type FromWebview = { type: 'files'; layer: number; filter?: string } | { type: 'line'; line: number } | { type: 'refresh' };
+type FromWebview = { type: 'ready' } | { type: 'files'; layer: number; filter?: string } | { type: 'line'; line: number } | { type: 'refresh' };
 
 export class LayerPanel implements vscode.Disposable {
   private panel: vscode.WebviewPanel | undefined;
   private uri: vscode.Uri | undefined;
+  /** The last message for the page: sent again when the page says it is ready (it may load after). */
+  private last: unknown = { type: 'loading' };
 
   constructor(
     private readonly context: vscode.ExtensionContext,
@@ -19,19 +21,24 @@ export class LayerPanel implements vscode.Disposable {
 
   async show(uri: vscode.Uri): Promise<void> {
     this.uri = uri;
-    const panel = this.panel ?? this.create();
+    const panel = this.panel ?? (await this.create());
     panel.title = `Layers: ${uri.path.slice(uri.path.lastIndexOf('/') + 1)}`;
     panel.reveal(panel.viewColumn ?? vscode.ViewColumn.Beside);
-    await panel.webview.postMessage({ type: 'loading' });
+    await this.post(panel, { type: 'loading' });
     const view = await this.client.sendRequest<LayerInsightView>(layerInsightRequest, { uri: uri.toString() });
-    if (this.uri === uri) await panel.webview.postMessage({ type: 'view', view });
+    if (this.uri === uri) await this.post(panel, { type: 'view', view });
+  }
+
+  private post(panel: vscode.WebviewPanel, message: unknown): Thenable<boolean> {
+    this.last = message;
+    return panel.webview.postMessage(message);
   }
 
   dispose(): void {
     this.panel?.dispose();
   }
 
-  private create(): vscode.WebviewPanel {
+  private async create(): Promise<vscode.WebviewPanel> {
     const media = vscode.Uri.joinPath(this.context.extensionUri, 'media');
     const panel = vscode.window.createWebviewPanel('layerlift.layerInsight', 'Layers', { viewColumn: vscode.ViewColumn.Beside, preserveFocus: false }, {
       enableScripts: true,
@@ -39,13 +46,15 @@ export class LayerPanel implements vscode.Disposable {
     });
     const nonce = randomBytes(16).toString('hex');
     const asset = (name: string) => panel.webview.asWebviewUri(vscode.Uri.joinPath(media, name)).toString();
+    // The page script is inlined (nonce): a .mjs resource may be served without a script MIME type.
+    const script = new TextDecoder().decode(await vscode.workspace.fs.readFile(vscode.Uri.joinPath(media, 'layerPanel.mjs')));
     panel.webview.html = `<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src ${panel.webview.cspSource}; script-src 'nonce-${nonce}';">
 <link rel="stylesheet" href="${asset('layerPanel.css')}"><title>Layers</title></head>
 <body><header><h1 id="title">Layers</h1><button id="refresh" title="Read the image again">Refresh</button></header>
 <p id="problem" role="alert" hidden></p><ul id="totals"></ul>
 <div id="layers" role="tree" aria-label="Image layers" tabindex="0"></div>
-<script type="module" nonce="${nonce}" src="${asset('layerPanel.mjs')}"></script></body></html>`;
+<script nonce="${nonce}">${script.replace(/<\/script/gi, '<\\/script')}</script></body></html>`;
     panel.webview.onDidReceiveMessage((message: FromWebview) => void this.answer(panel, message), undefined, this.context.subscriptions);
     panel.onDidDispose(() => (this.panel = undefined), undefined, this.context.subscriptions);
     this.panel = panel;
@@ -55,6 +64,7 @@ export class LayerPanel implements vscode.Disposable {
   private async answer(panel: vscode.WebviewPanel, message: FromWebview): Promise<void> {
     const uri = this.uri;
     if (!uri) return;
+    if (message.type === 'ready') return void (await panel.webview.postMessage(this.last));
     if (message.type === 'refresh') return this.show(uri);
     if (message.type === 'line') {
       const position = new vscode.Position(message.line, 0);

@@ -138,6 +138,11 @@ void describe('layerlift layers against a real engine', () => {
     const files = await insight.files('file:///ctx/Dockerfile', 3);
     assert.deepEqual(files.files.map((f) => [f.path, f.change, f.size]), [['app', 'added', '0 B'], ['app/README.md', 'added', '7 B'], ['app/main.py', 'added', '13 B']]);
     assert.equal((await insight.files('file:///ctx/Dockerfile', 3, 'main')).summary, '1 of 3 files match "main"');
+    // A rebuild under the same tag: the panel says why its layers are new against the build before.
+    await docker(engine, ['tag', 'll/waste:2', 'll/waste:1']);
+    const rebuilt = await insight.view('file:///ctx/Dockerfile', analyzeDockerfile(dockerfile));
+    assert.deepEqual(rebuilt.rows.map((r) => r.status), ['same as the previous build', 'same as the previous build', 'same as the previous build', 'new against the previous build']);
+    assert.match(rebuilt.totals[3] ?? '', /^layer 4 \(COPY dir:[0-9a-f]{12}… in \/app\s*\) is new against the previous build: 1 file differs \(app\/main\.py\)$/);
     const missing = new LayerInsight({ ...workspace, documentSettings: () => ({ settings: defaultSettings, setting: { dockerfile: 'Dockerfile', image: 'll/none:1' } }) }, undefined, { ...process.env, ...engine.env });
     const none = await missing.view('file:///ctx/Dockerfile', undefined);
     assert.match(none.problem ?? '', /ll\/none:1.* — build the image first \(Build Image\)\.$/);

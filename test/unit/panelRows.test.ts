@@ -40,3 +40,14 @@ test('filesView: a sorted tree with depth, a filter, a limit', () => {
   assert.equal(filesView(report, 1, '', 2).summary, '3 files changed by this layer; the first 2 shown');
   assert.deepEqual(filesView(report, 2).files.map((f) => [f.path, f.change, f.size]), [['app/a.py', 'removed', '500 B']]);
 });
+
+test('layerLines: a WORKDIR layer pairs with its line; a WORKDIR without a layer is skipped', () => {
+  const withWorkdir = buildLayerReport('app:2', [
+    { diffId: 'a', createdBy: 'ADD rootfs /', entries: [] },
+    { diffId: 'w', createdBy: '/bin/sh -c #(nop) WORKDIR /app', entries: [] },
+    { diffId: 'c', createdBy: '/bin/sh -c #(nop) COPY dir:x in /app/', entries: [] },
+    { diffId: 'r', createdBy: '/bin/sh -c echo built', entries: [] },
+  ]);
+  assert.deepEqual(layerLines(withWorkdir, [instr('FROM', 0), instr('WORKDIR', 1), instr('COPY', 2), instr('RUN', 3)]), [undefined, 1, 2, 3]);
+  assert.deepEqual(layerLines(report, [instr('FROM', 0), instr('COPY', 2), instr('WORKDIR', 3), instr('RUN', 4)]), [undefined, 2, 4]);
+});

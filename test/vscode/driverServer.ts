@@ -5,7 +5,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Page } from 'playwright-core';
 import type { FaultProxy } from '../bed/faultProxy';
-import { codeLensTexts, hoverText, notifications, progress, screenshot, viewText } from './uiDriver';
+import { codeLensTexts, hoverText, notifications, progress, screenshot, viewText, webviewText } from './uiDriver';
 
 export interface DriverServer {
   readonly url: string;
@@ -40,6 +40,7 @@ export async function startDriverServer(proxy: FaultProxy): Promise<DriverServer
         beforeCancel: typeof b.afterUploadBytes === 'number' ? () => waitForUpload(proxy, b.afterUploadBytes as number) : undefined,
       }),
     view: (b) => viewText(need(), str(b, 'title'), new RegExp(str(b, 'expect')), str(b, 'name')),
+    webview: (b) => webviewText(need(), new RegExp(str(b, 'expect')), str(b, 'name'), typeof b.open === 'string' ? b.open : undefined, typeof b.expectFiles === 'string' ? new RegExp(b.expectFiles) : undefined),
     notifications: async () => ({ texts: await notifications(need()) }),
     throttle: (b) => {
       proxy.set({ throttleBytesPerSecond: typeof b.up === 'number' ? { up: b.up } : null });

@@ -120,6 +120,32 @@ export async function viewText(page: Page, title: string, expect: RegExp, name: 
   return { text, screenshot: await screenshot(page, name) };
 }
 
+/**
+ * The Layer Insight webview's text (webviews are nested iframes: every frame is tried), once it
+ * matches `expect`; then, with `open`, clicks the first layer whose text holds it and waits for its
+ * file list to match `expectFiles`.
+ */
+export async function webviewText(page: Page, expect: RegExp, name: string, open?: string, expectFiles?: RegExp): Promise<{ text: string; files: string; screenshot: string }> {
+  const found = await until(`the layer panel to show ${String(expect)}`, 60_000, async () => {
+    for (const frame of page.frames()) {
+      const tree = frame.locator('#layers');
+      if ((await tree.count()) === 0) continue;
+      const text = `${await frame.locator('body').innerText()}`.replace(/\u00a0/g, ' ');
+      if (expect.test(text)) return { frame, text };
+    }
+    return undefined;
+  });
+  let files = '';
+  if (open !== undefined) {
+    await found.frame.locator('.layer', { hasText: open }).first().locator('.instruction').click();
+    files = await until(`the ${open} layer's files to show ${String(expectFiles)}`, 30_000, async () => {
+      const text = (await found.frame.locator('.files').first().innerText()).replace(/\u00a0/g, ' ');
+      return !expectFiles || expectFiles.test(text) ? text : undefined;
+    });
+  }
+  return { text: found.text, files, screenshot: await screenshot(page, name) };
+}
+
 /** F1, type `filter`: the command palette's entries. */
 export async function paletteEntries(page: Page, filter: string, name: string, expectCount: number): Promise<{ entries: string[]; screenshot: string }> {
   await page.keyboard.press('F1');

@@ -5,19 +5,22 @@ import type { LayerFilesView, LayerInsightRow, LayerInsightView } from '../lsp/p
 import { percent, type LayerReport } from './layerReport';
 
 /**
- * Dockerfile lines for the image's newest layers: the layer-making instructions (RUN, COPY, ADD)
- * of the target chain are paired with the layers from the end, as long as the kinds agree (a COPY
- * layer's created_by names COPY or ADD). Older layers are the base's.
+ * Dockerfile lines for the image's newest layers: the layer-making instructions (RUN, COPY, ADD,
+ * and WORKDIR, which makes a layer when it creates its directory) of the target chain are paired
+ * with the layers from the end while the kinds agree; a WORKDIR without a layer is skipped. Older
+ * layers are the base's.
  */
 export function layerLines(report: LayerReport, instructions: readonly Instruction[]): (number | undefined)[] {
-  const makers = instructions.filter((i) => ['RUN', 'COPY', 'ADD'].includes(i.keyword.toUpperCase()));
+  const kindOfLayer = (text: string) => (/^(COPY|ADD)\b/.test(text) ? 'COPY' : /^WORKDIR\b/.test(text) ? 'WORKDIR' : 'RUN');
+  const kindOf = (keyword: string) => (keyword === 'ADD' ? 'COPY' : keyword);
+  const makers = instructions.filter((i) => ['RUN', 'COPY', 'ADD', 'WORKDIR'].includes(i.keyword.toUpperCase()));
   const lines: (number | undefined)[] = report.layers.map(() => undefined);
   let m = makers.length - 1;
-  for (let l = report.layers.length - 1; l >= 0 && m >= 0; l--, m--) {
+  for (let l = report.layers.length - 1; l >= 0; l--, m--) {
+    const kind = kindOfLayer(report.layers[l]?.instruction ?? '');
+    while (m >= 0 && kind !== 'WORKDIR' && kindOf(makers[m]?.keyword.toUpperCase() ?? '') === 'WORKDIR') m--;
     const maker = makers[m];
-    const text = report.layers[l]?.instruction ?? '';
-    const copies = /^(COPY|ADD)\b/.test(text);
-    if (!maker || copies !== (maker.keyword.toUpperCase() !== 'RUN')) break;
+    if (!maker || kindOf(maker.keyword.toUpperCase()) !== kind) break;
     lines[l] = maker.line;
   }
   return lines;

@@ -1,7 +1,8 @@
 // The layer insight panel's requests (layerlift/layerInsight, layerlift/layerFiles): the active
 // Dockerfile's built image (its target name in the engine) read once per image id in the
 // background — the request awaits it, nothing else does — and kept for the layer files the panel
-// opens later. Every figure is worded by insight/panelRows.ts.
+// opens later. After a rebuild, layers are compared with the build read before (why new: the first
+// changed layer and the files that changed in it). Every figure is worded by insight/panelRows.ts.
 import { engineEnvironment } from '../analysis/settings';
 import { targetChainInstructions } from '../analysis/historyMapping';
 import type { DockerfileAnalysis } from '../analysis/types';
@@ -14,7 +15,9 @@ import type { WorkspaceModel } from './workspaceModel';
 export type ReadImage = (spec: string, env: NodeJS.ProcessEnv) => Promise<ImageLayers>;
 
 interface Held {
+  /** e.g. 'engine image app:1 (sha256:…)': differs between builds. */
   image: string;
+  layers: ImageLayers['layers'];
   report: LayerReport;
   lines: (number | undefined)[];
 }
@@ -22,6 +25,8 @@ interface Held {
 export class LayerInsight {
   /** By Dockerfile URI: the last report read (a rebuild is read again: the config digest differs). */
   private readonly held = new Map<string, { key: string; held: Promise<Held> }>();
+  /** By Dockerfile URI: the build read before the current one — why-new compares against it. */
+  private readonly previous = new Map<string, Held>();
 
   constructor(
     private readonly workspace: Pick<WorkspaceModel, 'documentSettings' | 'trusted'>,
@@ -53,12 +58,15 @@ export class LayerInsight {
   private read(uri: string, image: string, env: NodeJS.ProcessEnv, analysis: DockerfileAnalysis | undefined): Promise<Held> {
     const current = this.held.get(uri);
     const key = `${image}|${env.DOCKER_HOST ?? ''}|${env.DOCKER_CONTEXT ?? ''}`;
-    // Always re-read the outline when asked again: a build may have moved the tag.
-    const held = this.readImage(image, env).then((layers): Held => {
-      const report = buildLayerReport(image, layers.layers);
-      return { image: layers.description, report, lines: analysis ? layerLines(report, targetChainInstructions(analysis)) : [] };
+    // Always read again when asked: a build may have moved the tag.
+    const held = this.readImage(image, env).then(async (layers): Promise<Held> => {
+      const before = current && current.key === key ? await current.held.catch(() => undefined) : undefined;
+      if (before && before.image !== layers.description) this.previous.set(uri, before);
+      const previous = this.previous.get(uri);
+      const against = previous && previous.image !== layers.description ? { ref: 'the previous build', layers: previous.layers } : undefined;
+      const report = buildLayerReport(image, layers.layers, against);
+      return { image: layers.description, layers: layers.layers, report, lines: analysis ? layerLines(report, targetChainInstructions(analysis)) : [] };
     });
-    if (current && current.key === key) void current.held.catch(() => undefined);
     this.held.set(uri, { key, held });
     return held;
   }

@@ -3,7 +3,7 @@
 // — through the workbench's page itself. Runs in order: the push tests use the built image.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { shortHex } from '../../../server/src/core/format';
@@ -104,6 +104,31 @@ describe('Layerlift in VS Code', () => {
     if (facts.driver) {
       const { upstreamBodyBytes } = await ui<{ upstreamBodyBytes: number }>(facts, 'proxyStats');
       assert.ok(upstreamBodyBytes < facts.base.bytes / 10, `the base was mounted, not uploaded: ${upstreamBodyBytes} bytes sent`);
+    }
+  });
+
+  it('UI: the Layer Insight panel lists the built layers with their Dockerfile lines and opens the COPY layer’s files', async function () {
+    needEngine(this, facts);
+    needDriver(this, facts);
+    this.timeout(120_000);
+    await vscode.commands.executeCommand('layerlift.showLayerInsight', uri);
+    const tabs = vscode.window.tabGroups.all.flatMap((g) => g.tabs);
+    assert.ok(tabs.some((t) => t.input instanceof vscode.TabInputWebview && t.input.viewType.endsWith('layerlift.layerInsight')), 'a Layer Insight tab is open');
+    const seen = await ui<{ text: string; files: string }>(facts, 'webview', { expect: 'Efficiency [\\d.]+ % \\(as dive computes it\\)[\\s\\S]*COPY', open: 'COPY', expectFiles: 'hello\\.txt', name: 'layer-insight' });
+    assert.match(seen.text, /line 3/, 'the COPY layer links to its Dockerfile line');
+    assert.match(seen.text, /uncompressed/);
+    assert.match(seen.files, /files? changed by this layer/);
+    // One context file changed, a build: the panel names the COPY layer as new and that file.
+    const hello = join(facts.workspace, 'hello.txt');
+    const original = readFileSync(hello);
+    writeFileSync(hello, `${original.toString()}changed ${Date.now()}\n`);
+    try {
+      await within('layerlift.buildImage', 100_000, vscode.commands.executeCommand('layerlift.buildImage', uri));
+      await vscode.commands.executeCommand('layerlift.showLayerInsight', uri);
+      const after = await ui<{ text: string }>(facts, 'webview', { expect: 'is new against the previous build', name: 'layer-insight-why-new' });
+      assert.match(after.text, /layer 4 \(COPY dir:[0-9a-f]{12}… in \/app\/?\) is new against the previous build: 1 file differs \(app\/hello\.txt\)/);
+    } finally {
+      writeFileSync(hello, original);
     }
   });
 
