@@ -54,6 +54,7 @@ function render(view) {
     const meta = element('div', 'meta', `${row.sizes} · ${row.files}`);
     if (row.waste) meta.append(' · ', element('span', 'waste', row.waste));
     if (row.status) meta.append(' · ', element('span', 'status', row.status));
+    if (row.registry) meta.append(' · ', element('span', 'registry', row.registry));
     layer.append(meta);
     const bar = element('div', 'bar');
     bar.style.width = `${Math.max(0.5, row.bar * 100)}%`;

@@ -155,7 +155,9 @@ const layerInsight = new LayerInsight(workspace);
 connection.onRequest(layerInsightRequest, (params: { uri?: unknown }) => {
   const uri = typeof params?.uri === 'string' ? params.uri : '';
   const document = documents.get(uri);
-  return layerInsight.view(uri, document ? model(document).analysis : undefined);
+  if (!document) return layerInsight.view(uri, undefined);
+  const { analysis, view } = model(document);
+  return layerInsight.view(uri, analysis, view);
 });
 connection.onRequest(layerFilesRequest, (params: { uri?: unknown; layer?: unknown; filter?: unknown }) =>
   layerInsight.files(typeof params?.uri === 'string' ? params.uri : '', typeof params?.layer === 'number' ? params.layer : -1, typeof params?.filter === 'string' ? params.filter : undefined),

@@ -5,6 +5,7 @@ import { buildLayerReport } from '../../server/src/insight/layerReport';
 import { filesView, insightView, layerLines } from '../../server/src/insight/panelRows';
 import type { Instruction } from '../../server/src/analysis/types';
 import type { LayerEntry } from '../../server/src/insight/layerFiles';
+import type { DocumentView } from '../../server/src/analysis/documentView';
 
 const file = (path: string, size: number): LayerEntry => ({ path, kind: 'file', size });
 const report = buildLayerReport('app:1', [
@@ -50,4 +51,16 @@ test('layerLines: a WORKDIR layer pairs with its line; a WORKDIR without a layer
   ]);
   assert.deepEqual(layerLines(withWorkdir, [instr('FROM', 0), instr('WORKDIR', 1), instr('COPY', 2), instr('RUN', 3)]), [undefined, 1, 2, 3]);
   assert.deepEqual(layerLines(report, [instr('FROM', 0), instr('COPY', 2), instr('WORKDIR', 3), instr('RUN', 4)]), [undefined, 2, 4]);
+});
+
+test('registryStatuses: base rows for the first layers, built layers by their line; the push total', () => {
+  const document = {
+    target: { ref: { registry: 'r.example', repository: 'team/app' }, text: 'r.example/team/app:1' },
+    stages: [{ inTargetImage: true, base: { state: 'known', rows: [{ digest: 'x', compressedBytes: 1, status: 'mountable', mountFrom: 'r.example/library/base' }] } }],
+    layers: [{ instruction: { line: 2 }, inTarget: true }, { instruction: { line: 4 }, inTarget: false }],
+    totals: { uploadBytes: 1500, totalBytes: 9000, unknownLayers: 0 },
+  } as unknown as DocumentView;
+  const view = insightView('t', report, [undefined, 2, 4], document);
+  assert.deepEqual(view.rows.map((r) => r.registry), ['mountable from r.example/library/base', 'in r.example/team/app (unchanged since the pushed tag)', 'will upload']);
+  assert.equal(view.totals[2], 'A push to r.example/team/app:1 would upload 1.5 kB of 9.0 kB compressed');
 });

@@ -1,6 +1,7 @@
 // The layer insight panel's rows and file lists, worded here so the client stays thin (pure).
 import { formatBytes } from '../core/format';
 import type { Instruction } from '../analysis/types';
+import type { DocumentView } from '../analysis/documentView';
 import type { LayerFilesView, LayerInsightRow, LayerInsightView } from '../lsp/protocol';
 import { percent, type LayerReport } from './layerReport';
 
@@ -26,7 +27,8 @@ export function layerLines(report: LayerReport, instructions: readonly Instructi
   return lines;
 }
 
-export function insightView(title: string, report: LayerReport, lines: readonly (number | undefined)[] = []): LayerInsightView {
+export function insightView(title: string, report: LayerReport, lines: readonly (number | undefined)[] = [], document?: DocumentView): LayerInsightView {
+  const registry = document ? registryStatuses(report.layers.length, lines, document) : [];
   const largest = Math.max(1, ...report.layers.map((l) => l.size ?? 0));
   const firstOwn = lines.findIndex((line) => line !== undefined);
   const rows = report.layers.map((layer, i): LayerInsightRow => {
@@ -46,13 +48,16 @@ export function insightView(title: string, report: LayerReport, lines: readonly 
       files: counts.length > 0 ? counts.join(' · ') : 'no files',
       waste: layer.supersededBytes > 0 ? `wastes ${formatBytes(layer.supersededBytes)} (overwritten or removed later)` : '',
       status: layer.isNew === undefined ? '' : layer.isNew ? `new against ${report.against?.ref ?? ''}` : `same as ${report.against?.ref ?? ''}`,
+      registry: registry[i] ?? '',
     };
   });
   const e = report.efficiency;
   const totals = [
     `Efficiency ${percent(e.efficiency)} (as dive computes it)`,
     `Wasted ${formatBytes(e.wastedBytes)}: ${percent(e.wastedUserPercent)} of the ${formatBytes(e.userSizeBytes)} added over the first layer`,
-    `A push would upload ${formatBytes(report.upload.bytes)} of ${formatBytes(e.sizeBytes)} (${report.upload.compressedKnown ? 'compressed' : 'uncompressed tar bytes'})`,
+    // With a target, the reuse model knows what the registry holds; without, every layer would go.
+    ...(document?.target ? [] : [`A push would upload ${formatBytes(report.upload.bytes)} of ${formatBytes(e.sizeBytes)} (${report.upload.compressedKnown ? 'compressed' : 'uncompressed tar bytes'})`]),
+    ...(document?.target ? [`A push to ${document.target.text} would upload ${formatBytes(document.totals.uploadBytes)} of ${formatBytes(document.totals.totalBytes)} compressed${document.totals.unknownLayers > 0 ? ` (+ ${document.totals.unknownLayers} layers not sized yet)` : ''}`] : []),
     ...(report.against ? [report.against.sentence] : []),
   ];
   return { title, rows, totals };
@@ -73,4 +78,25 @@ export function filesView(report: LayerReport, layer: number, filter = '', limit
     summary,
     files: sorted.map((f) => ({ path: f.path, depth: f.path.split('/').length - 1, name: f.path.slice(f.path.lastIndexOf('/') + 1), change: f.change, size: formatBytes(f.size) })),
   };
+}
+
+/**
+ * Registry status per image layer, from the editor's reuse model (analysis/documentView.ts): the
+ * target chain's base rows for the image's first layers (a base's layers come first, in order),
+ * and the built layer of each mapped Dockerfile line.
+ */
+export function registryStatuses(layerCount: number, lines: readonly (number | undefined)[], document: DocumentView): string[] {
+  const out: string[] = Array.from({ length: layerCount }, () => '');
+  const target = document.target ? `${document.target.ref.registry}/${document.target.ref.repository}` : 'the target';
+  const base = document.stages.find((s) => s.inTargetImage && s.base?.state === 'known')?.base;
+  if (base?.state === 'known' && base.rows.length <= layerCount) {
+    base.rows.forEach((row, i) => {
+      out[i] = row.status === 'in-target' ? `in ${target}` : row.status === 'mountable' ? `mountable from ${row.mountFrom ?? 'another repository'}` : row.status === 'upload' ? 'will upload' : row.status === 'checking' ? 'checking the registry…' : '';
+    });
+  }
+  lines.forEach((line, i) => {
+    const layer = line === undefined ? undefined : document.layers.find((l) => l.instruction.line === line);
+    if (layer?.inTarget !== undefined) out[i] = layer.inTarget ? `in ${target} (unchanged since the pushed tag)` : 'will upload';
+  });
+  return out;
 }

@@ -6,6 +6,7 @@
 import { engineEnvironment } from '../analysis/settings';
 import { targetChainInstructions } from '../analysis/historyMapping';
 import type { DockerfileAnalysis } from '../analysis/types';
+import type { DocumentView } from '../analysis/documentView';
 import { buildLayerReport, type LayerReport } from '../insight/layerReport';
 import { filesView, insightView, layerLines } from '../insight/panelRows';
 import { readImageLayers, type ImageLayers } from '../insight/readImageLayers';
@@ -34,14 +35,14 @@ export class LayerInsight {
     private readonly env: NodeJS.ProcessEnv = process.env,
   ) {}
 
-  async view(uri: string, analysis: DockerfileAnalysis | undefined): Promise<LayerInsightView> {
+  async view(uri: string, analysis: DockerfileAnalysis | undefined, document?: DocumentView): Promise<LayerInsightView> {
     const empty = (title: string, problem: string): LayerInsightView => ({ title, problem, rows: [], totals: [] });
     if (!this.workspace.trusted) return empty('Layer insight', 'The workspace is not trusted: Layerlift reads no Docker engine here.');
     const { settings, setting } = this.workspace.documentSettings(uri);
     if (!setting) return empty('Layer insight', 'No target image is configured for this Dockerfile: add it to "layerlift.images", then build.');
     try {
       const held = await this.read(uri, setting.image, engineEnvironment(settings, this.env), analysis);
-      return insightView(`Layers of ${held.image}`, held.report, held.lines);
+      return insightView(`Layers of ${held.image}`, held.report, held.lines, document);
     } catch (error) {
       this.held.delete(uri);
       const message = error instanceof Error ? error.message.split('\n')[0] ?? '' : String(error);

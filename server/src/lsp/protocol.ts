@@ -62,6 +62,8 @@ export interface LayerInsightRow {
   waste: string;
   /** e.g. 'new against app:pushed' / 'same as app:pushed'; '' without a comparison. */
   status: string;
+  /** Where the layer stands in the target registry: 'in registry.example/team/app', 'mountable from …', 'will upload'; '' when unknown. */
+  registry: string;
 }
 
 export interface LayerFilesView {

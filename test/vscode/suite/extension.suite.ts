@@ -117,6 +117,9 @@ describe('Layerlift in VS Code', () => {
     const seen = await ui<{ text: string; files: string }>(facts, 'webview', { expect: 'Efficiency [\\d.]+ % \\(as dive computes it\\)[\\s\\S]*COPY', open: 'COPY', expectFiles: 'hello\\.txt', name: 'layer-insight' });
     assert.match(seen.text, /line 3/, 'the COPY layer links to its Dockerfile line');
     assert.match(seen.text, /uncompressed/);
+    // Registry status from the reuse model: the base was pushed with the app just before.
+    assert.match(seen.text, new RegExp(`in ${escapeRegExp(`${facts.host}/${facts.target.repository}`)}`), 'base rows say they are in the target');
+    assert.match(seen.text, /A push to .* would upload .* compressed/);
     assert.match(seen.files, /files? changed by this layer/);
     // One context file changed, a build: the panel names the COPY layer as new and that file.
     const hello = join(facts.workspace, 'hello.txt');
