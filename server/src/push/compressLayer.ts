@@ -1,28 +1,33 @@
 // Compressing uncompressed layer tars (what `docker save` and the engine's image export hold) into
 // the blobs a registry stores, off the main thread.
 //
-// A small pool of worker threads (compressWorker.ts) does the hashing and compression. The main
-// thread only reads the tar stream, gathers its chunks into 256 KiB batches and transfers them
-// to a worker (the ArrayBuffer moves, nothing is copied across threads); the worker acknowledges
-// each batch once its compressor has taken it, and the main thread stops reading while 1 MiB is
-// unacknowledged. Memory therefore stays bounded by a few MiB per running layer whatever the
-// layer's size, and a slow disk slows the reading down instead of filling memory.
+// gzip (the default) is pigz-style (parallelGzip.ts): the main thread cuts the layer's tar into
+// 1 MiB blocks as it streams and transfers each (the ArrayBuffer moves, nothing is copied across
+// threads) with the 32 KiB before it to whichever worker of the pool (compressWorker.ts) is idle;
+// the worker deflates it and checksums it (CRC-32); the main thread writes the blocks back in
+// order into one gzip member, hashing the output once (the blob's digest). One layer thus keeps
+// every worker busy. At most a few blocks per worker are in flight, and the main thread stops
+// reading the tar until the oldest is written, so memory stays bounded (a few MiB per worker)
+// whatever the layer's size, and a slow disk slows the reading instead of filling memory.
+// zstd streams one layer per worker through zlib's zstd compressor.
 //
-// While streaming the worker computes the sha256 of the input, which must equal the diff_id the
-// image config announces (else DIFF_ID_MISMATCH), and the sha256 and size of the output: the
-// blob's digest. The result is a file `sha256-<hex>.tar.gz` in the given directory, written under
-// a temporary name and renamed when complete, so a file with a digest name is always whole.
+// The sha256 of the input must equal the diff_id the image config announces (else
+// DIFF_ID_MISMATCH); a caller whose source verified it already (layerStreams.ts) says so, and the
+// input is then not hashed a second time. The result is a file `sha256-<hex>.tar.gz` in the given
+// directory, written under a temporary name and renamed when complete, so a file with a digest
+// name is always whole.
 // The output is deterministic: gzip header mtime 0, no file name, OS byte 255 (as Go writes it),
-// the configured level (default 6, Go's gzip.DefaultCompression that docker uses). It is not
+// the configured level (default 6, Go's gzip.DefaultCompression that docker uses), fixed block
+// boundaries: the same bytes whatever the number of workers or the input's chunking. It is not
 // byte-identical to docker's own gzip (Go's deflate differs from zlib's), only reproducible here.
 //
 // Worker script: bundled (dist/), this module lives in dist/cli.js or dist/server.js and the
 // worker is dist/compressWorker.js, its own esbuild entry (scripts/build.mjs). Run from source
 // under tsx, the worker is compressWorker.ts, started through tsx's CommonJS register API,
 // because Node 20 workers do not inherit the `--import tsx` loader.
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, unlink } from 'node:fs/promises';
+import { mkdir, open, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -32,6 +37,7 @@ import * as zlib from 'node:zlib';
 import { digestProblem } from '../core/digest';
 import { OCI_LAYER_TAR_GZIP, OCI_LAYER_TAR_ZSTD } from '../core/mediaTypes';
 import type { Compression, FromWorker, ToWorker, WorkerFailureCode } from './compressWorker';
+import { crc32Combine, DICTIONARY_SIZE, GZIP_BLOCK_SIZE, gzipHeader, gzipTrailer } from './parallelGzip';
 
 export type { Compression } from './compressWorker';
 
@@ -55,7 +61,8 @@ export interface LayerCompressorOptions {
   directory: string;
   /** gzip 0-9, default 6 (Go's gzip.DefaultCompression); zstd 1-22, default 3. */
   level?: number;
-  /** Worker threads, i.e. layers compressed at once. Default min(2, cores). */
+  /** Worker threads. gzip: every worker deflates blocks of any layer; zstd: layers compressed at
+   *  once. Default: the machine's cores (at most 8). */
   workers?: number;
   /** Default gzip. zstd needs a Node.js whose zlib has it (22.15 and later; not Node 20). */
   compression?: Compression;
@@ -114,6 +121,8 @@ interface Job {
   diffId: string;
   tar: Readable;
   signal: AbortSignal | undefined;
+  /** The source verified the diff_id itself: do not hash the input again. */
+  verified: boolean;
   resolve: (layer: CompressedLayer) => void;
   reject: (error: unknown) => void;
   /** The abort listener while the job waits in the queue. */
@@ -133,8 +142,21 @@ interface Running {
 interface Slot {
   worker: Worker;
   running: Running | undefined;
+  /** The gzip block this worker is deflating. */
+  block: BlockJob | undefined;
   dead: boolean;
 }
+
+/** One gzip block waiting for, or on, a worker. */
+interface BlockJob {
+  message: Extract<ToWorker, { type: 'block' }>;
+  transfer: ArrayBuffer[];
+  onDone: (result: { data: ArrayBuffer; crc: number; inputLength: number }) => void;
+  onFail: (message: string) => void;
+}
+
+/** gzip blocks in flight per layer (dispatched, not yet written), per worker. */
+const BLOCKS_PER_WORKER = 2;
 
 interface WorkerScript {
   filename: string;
@@ -176,6 +198,8 @@ export class LayerCompressor {
   private script: WorkerScript | undefined;
   private nextTaskId = 0;
   private closed = false;
+  private gzipLayers = 0;
+  private readonly blockQueue: BlockJob[] = [];
 
   constructor(options: LayerCompressorOptions) {
     this.compression = options.compression ?? 'gzip';
@@ -193,7 +217,7 @@ export class LayerCompressor {
     if (!Number.isInteger(this.level) || this.level < minLevel || this.level > maxLevel) {
       throw new LayerCompressError('INVALID_OPTIONS', `${this.compression} level must be an integer from ${minLevel} to ${maxLevel}, got ${this.level}`);
     }
-    this.maxWorkers = options.workers ?? Math.min(2, availableParallelism());
+    this.maxWorkers = options.workers ?? Math.min(8, availableParallelism());
     if (!Number.isInteger(this.maxWorkers) || this.maxWorkers < 1) {
       throw new LayerCompressError('INVALID_OPTIONS', `workers must be a positive integer, got ${this.maxWorkers}`);
     }
@@ -221,7 +245,7 @@ export class LayerCompressor {
    * temporary file is removed before the promise rejects, and `tar` is destroyed (as
    * stream.pipeline does), which releases the connection it may come from.
    */
-  compress(diffId: string, tar: Readable, signal?: AbortSignal): Promise<CompressedLayer> {
+  compress(diffId: string, tar: Readable, signal?: AbortSignal, options: { verified?: boolean } = {}): Promise<CompressedLayer> {
     return new Promise<CompressedLayer>((resolve, reject) => {
       const fail = (error: LayerCompressError) => {
         tar.destroy();
@@ -231,7 +255,7 @@ export class LayerCompressor {
       const problem = digestProblem(diffId);
       if (problem !== undefined) return fail(new LayerCompressError('INVALID_DIFF_ID', `invalid diff_id "${diffId.slice(0, 80)}": ${problem}`));
       if (signal?.aborted) return fail(abortedError(signal));
-      const job: Job = { diffId, tar, signal, resolve, reject };
+      const job: Job = { diffId, tar, signal, verified: options.verified === true, resolve, reject };
       if (signal !== undefined) {
         // Aborted while waiting for a worker: out of the queue at once.
         job.dequeue = () => {
@@ -261,7 +285,14 @@ export class LayerCompressor {
     }
     for (const cancel of [...this.closers]) cancel(error);
     await Promise.allSettled([...this.active]);
-    await Promise.allSettled(this.slots.map((slot) => slot.worker.terminate()));
+    // Held (ref) while they stop: an unref'd worker's terminate() does not keep the event loop alive
+    // (and a worker that ends first must not unref the others: unrefIdle() checks `closed`).
+    await Promise.allSettled(
+      this.slots.map((slot) => {
+        slot.worker.ref();
+        return slot.worker.terminate();
+      }),
+    );
     this.slots.length = 0;
   }
 
@@ -269,6 +300,20 @@ export class LayerCompressor {
     while (this.queue.length > 0 && !this.closed) {
       const job = this.queue[0];
       if (job === undefined) return;
+      if (this.compression === 'gzip') {
+        // Layers at once: as many as workers (each keeps its blocks in flight), so memory stays bounded.
+        if (this.gzipLayers >= this.maxWorkers) return;
+        this.unqueue(job);
+        this.gzipLayers++;
+        const run = this.runGzip(job).then(job.resolve, job.reject);
+        this.active.add(run);
+        void run.finally(() => {
+          this.gzipLayers--;
+          this.active.delete(run);
+          this.dispatch();
+        });
+        continue;
+      }
       let slot: Slot | undefined;
       try {
         slot = this.idleSlot();
@@ -299,7 +344,7 @@ export class LayerCompressor {
     for (let i = this.slots.length - 1; i >= 0; i--) {
       if (this.slots[i]?.dead) this.slots.splice(i, 1);
     }
-    const idle = this.slots.find((slot) => slot.running === undefined);
+    const idle = this.slots.find((slot) => slot.running === undefined && slot.block === undefined);
     if (idle !== undefined) return idle;
     if (this.slots.length >= this.maxWorkers) return undefined;
     return this.startWorker();
@@ -308,15 +353,28 @@ export class LayerCompressor {
   private startWorker(): Slot {
     this.script ??= workerScript();
     const worker = new Worker(this.script.filename, { eval: this.script.eval });
-    const slot: Slot = { worker, running: undefined, dead: false };
+    const slot: Slot = { worker, running: undefined, block: undefined, dead: false };
     const die = (reason: string) => {
       if (slot.dead) return;
       slot.dead = true;
       const running = slot.running;
       slot.running = undefined;
       running?.onOutcome({ type: 'failed', code: 'WORKER_FAILED', message: `the compression worker stopped: ${reason}` });
+      const block = slot.block;
+      slot.block = undefined;
+      block?.onFail(`the compression worker stopped: ${reason}`);
+      this.pumpBlocks();
     };
     worker.on('message', (message: FromWorker) => {
+      if (message.type === 'block-done' || message.type === 'block-failed') {
+        const block = slot.block;
+        if (block === undefined || block.message.taskId !== message.taskId || block.message.seq !== message.seq) return;
+        slot.block = undefined;
+        if (message.type === 'block-done') block.onDone(message);
+        else block.onFail(message.message);
+        this.pumpBlocks();
+        return;
+      }
       const running = slot.running;
       if (running === undefined || message.taskId !== running.taskId) return;
       if (message.type === 'ack') running.onAck(message.bytes);
@@ -332,12 +390,226 @@ export class LayerCompressor {
     return slot;
   }
 
-  private async run(slot: Slot, job: Job): Promise<CompressedLayer> {
+  /** Hands queued gzip blocks to idle workers (starting workers up to the pool's size). */
+  private pumpBlocks(): void {
+    while (this.blockQueue.length > 0) {
+      let slot: Slot | undefined;
+      try {
+        slot = this.closed ? undefined : this.idleSlot();
+      } catch (error) {
+        for (const block of this.blockQueue.splice(0)) block.onFail(messageOf(error));
+        return;
+      }
+      if (slot === undefined) {
+        this.unrefIdle();
+        return;
+      }
+      const block = this.blockQueue.shift();
+      if (block === undefined) return;
+      slot.block = block;
+      slot.worker.ref();
+      slot.worker.postMessage(block.message, block.transfer);
+    }
+    this.unrefIdle();
+  }
+
+  /** Idle workers do not hold the process open; while closing, every worker is held until it ends. */
+  private unrefIdle(): void {
+    if (this.closed) return;
+    for (const s of this.slots) if (s.block === undefined && s.running === undefined) s.worker.unref();
+  }
+
+  private ensureDirectory(): Promise<void> {
     if (this.directoryReady === undefined) {
       this.directoryReady = mkdir(this.directory, { recursive: true }).then(() => undefined);
       // A failure is not cached: the next layer tries again.
       this.directoryReady.catch(() => (this.directoryReady = undefined));
     }
+    return this.directoryReady;
+  }
+
+  /** One layer, gzip, pigz-style: blocks to any worker, written back in order (parallelGzip.ts). */
+  private async runGzip(job: Job): Promise<CompressedLayer> {
+    const taskId = ++this.nextTaskId;
+    const tempPath = join(this.directory, `.layerlift-${randomUUID()}.tmp`);
+    let cancelled: LayerCompressError | undefined;
+    let sink: Writable | undefined;
+    let wake: (() => void) | undefined;
+    const cancel = (error: LayerCompressError) => {
+      if (cancelled !== undefined) return;
+      cancelled = error;
+      sink?.destroy(error);
+      // Blocks still queued go; those on a worker are ignored when they come back.
+      for (let i = this.blockQueue.length - 1; i >= 0; i--) if (this.blockQueue[i]?.message.taskId === taskId) this.blockQueue.splice(i, 1);
+      wake?.();
+    };
+    const stopIfCancelled = () => {
+      if (cancelled !== undefined) throw cancelled;
+    };
+    const onAbort = () => cancel(abortedError(job.signal));
+    job.signal?.addEventListener('abort', onAbort, { once: true });
+    this.closers.add(cancel);
+    let file: FileHandle | undefined;
+    let writing: Promise<void> = Promise.resolve();
+    try {
+      try {
+        await this.ensureDirectory();
+        file = await open(tempPath, 'wx');
+      } catch (error) {
+        throw new LayerCompressError('WRITE_FAILED', `cannot write ${tempPath}: ${messageOf(error)}`, { cause: error, errno: errnoOf(error) });
+      }
+      if (cancelled !== undefined) throw cancelled;
+      const out = file;
+      const level = this.level;
+      const inputHash = job.verified ? undefined : createHash(job.diffId.slice(0, job.diffId.indexOf(':')));
+      const outputHash = createHash('sha256');
+      let outputSize = 0;
+      let writeError: LayerCompressError | undefined;
+      const writeOut = (bytes: Uint8Array) => {
+        outputHash.update(bytes);
+        outputSize += bytes.length;
+        writing = writing.then(async () => {
+          if (writeError !== undefined || cancelled !== undefined) return;
+          try {
+            await writeAll(out, bytes);
+          } catch (error) {
+            writeError = new LayerCompressError('WRITE_FAILED', `cannot write ${tempPath}: ${messageOf(error)}`, { cause: error, errno: errnoOf(error) });
+            cancel(writeError);
+          }
+        });
+        return writing;
+      };
+      void writeOut(gzipHeader(level));
+
+      // Blocks: dispatched in order (seq), deflated in any order, written in order.
+      const maxInFlight = this.maxWorkers * BLOCKS_PER_WORKER + 1;
+      const finished = new Map<number, { data: ArrayBuffer; crc: number; inputLength: number }>();
+      let dispatched = 0;
+      let written = 0;
+      let inFlight = 0;
+      let crc = 0;
+      let inputSize = 0;
+      let ended = false;
+      let resume: (() => void) | undefined;
+      const progressed = () => {
+        if (inFlight < maxInFlight && resume !== undefined) {
+          const next = resume;
+          resume = undefined;
+          next();
+        }
+        wake?.();
+      };
+      const onDone = (seq: number, result: { data: ArrayBuffer; crc: number; inputLength: number }) => {
+        if (cancelled !== undefined) return;
+        finished.set(seq, result);
+        for (let next = finished.get(written); next !== undefined; next = finished.get(written)) {
+          finished.delete(written);
+          written++;
+          crc = crc32Combine(crc, next.crc, next.inputLength);
+          inputSize += next.inputLength;
+          void writeOut(new Uint8Array(next.data)).then(() => {
+            inFlight--;
+            progressed();
+          });
+        }
+      };
+      const onFail = (message: string) => cancel(new LayerCompressError('WORKER_FAILED', `cannot compress the layer ${job.diffId}: ${message}`));
+
+      let current = new Uint8Array(GZIP_BLOCK_SIZE);
+      let filled = 0;
+      let tail: ArrayBuffer | undefined;
+      const ship = (last: boolean) => {
+        const block = filled === current.length ? current : current.slice(0, filled);
+        inputHash?.update(block);
+        const dictionary = tail;
+        // The next block's dictionary: a copy of this one's last 32 KiB, taken before the block moves away.
+        tail = block.slice(Math.max(0, block.length - DICTIONARY_SIZE)).buffer;
+        const seq = dispatched++;
+        inFlight++;
+        const data = block.buffer;
+        this.blockQueue.push({
+          message: { type: 'block', taskId, seq, data, dictionary, level, last },
+          transfer: dictionary === undefined ? [data] : [data, dictionary],
+          onDone: (result) => onDone(seq, result),
+          onFail,
+        });
+        this.pumpBlocks();
+        current = new Uint8Array(GZIP_BLOCK_SIZE);
+        filled = 0;
+      };
+      sink = new Writable({
+        highWaterMark: GZIP_BLOCK_SIZE,
+        write: (bytes: Buffer, _encoding, callback) => {
+          for (let offset = 0; offset < bytes.length; ) {
+            // A full block leaves only once more input shows it is not the last (Z_FINISH goes on the last).
+            if (filled === GZIP_BLOCK_SIZE) ship(false);
+            const take = Math.min(bytes.length - offset, GZIP_BLOCK_SIZE - filled);
+            current.set(bytes.subarray(offset, offset + take), filled);
+            filled += take;
+            offset += take;
+          }
+          if (inFlight >= maxInFlight) resume = () => callback();
+          else callback();
+        },
+        final: (callback) => {
+          ship(true);
+          ended = true;
+          callback();
+        },
+        destroy: (error, callback) => {
+          resume = undefined;
+          callback(error);
+        },
+      });
+      if (cancelled !== undefined) sink.destroy(cancelled);
+      try {
+        await pipeline(job.tar, sink);
+      } catch (error) {
+        throw cancelled ?? new LayerCompressError('INPUT_FAILED', `cannot read the layer ${job.diffId}: ${messageOf(error)}`, { cause: error });
+      }
+      // Every block back and written (or a failure).
+      while (cancelled === undefined && !(ended && written === dispatched && inFlight === 0)) {
+        await new Promise<void>((resolve) => (wake = resolve));
+        wake = undefined;
+      }
+      // (read through a function: the loop above narrowed `cancelled` to undefined for the compiler)
+      stopIfCancelled();
+      await writeOut(gzipTrailer(crc, inputSize));
+      stopIfCancelled();
+      await out.close();
+      file = undefined;
+      if (inputHash !== undefined) {
+        const actual = `${job.diffId.slice(0, job.diffId.indexOf(':'))}:${inputHash.digest('hex')}`;
+        if (actual !== job.diffId) {
+          throw new LayerCompressError('DIFF_ID_MISMATCH', `layer content does not match its diff_id: expected ${job.diffId}, got ${actual}`, { expectedDiffId: job.diffId, actualDiffId: actual });
+        }
+      }
+      const hex = outputHash.digest('hex');
+      const path = join(this.directory, `sha256-${hex}.tar.gz`);
+      try {
+        await rename(tempPath, path);
+      } catch (renameError) {
+        // As in the worker: a file named by its own digest only ever appears through this rename.
+        const existing = await stat(path).catch(() => undefined);
+        if (existing?.size !== outputSize) throw new LayerCompressError('WRITE_FAILED', `cannot rename ${tempPath} to ${path}: ${messageOf(renameError)}`, { cause: renameError, errno: errnoOf(renameError) });
+        await unlink(tempPath).catch(() => undefined);
+      }
+      return { diffId: job.diffId, digest: `sha256:${hex}`, size: outputSize, path, mediaType: OCI_LAYER_TAR_GZIP };
+    } catch (error) {
+      cancel(error instanceof LayerCompressError ? error : new LayerCompressError('WRITE_FAILED', messageOf(error), { cause: error }));
+      job.tar.destroy();
+      await writing.catch(() => undefined);
+      await file?.close().catch(() => undefined);
+      await unlink(tempPath).catch(() => undefined);
+      throw error;
+    } finally {
+      job.signal?.removeEventListener('abort', onAbort);
+      this.closers.delete(cancel);
+    }
+  }
+
+  private async run(slot: Slot, job: Job): Promise<CompressedLayer> {
+    const directoryReady = this.ensureDirectory();
     const taskId = ++this.nextTaskId;
     const tempPath = join(this.directory, `.layerlift-${randomUUID()}.tmp`);
     const send = (message: ToWorker, transfer?: ArrayBuffer[]) => {
@@ -388,7 +660,7 @@ export class LayerCompressor {
 
     try {
       try {
-        await this.directoryReady;
+        await directoryReady;
       } catch (error) {
         slot.running = undefined;
         job.tar.destroy();
@@ -457,8 +729,16 @@ export class LayerCompressor {
     } finally {
       job.signal?.removeEventListener('abort', onAbort);
       this.closers.delete(cancel);
-      if (!slot.dead && slot.running === undefined) slot.worker.unref();
+      if (!slot.dead && slot.running === undefined && slot.block === undefined && !this.closed) slot.worker.unref();
     }
+  }
+}
+
+/** Writes all of `bytes` (a write may take fewer than asked). */
+async function writeAll(file: FileHandle, bytes: Uint8Array): Promise<void> {
+  for (let offset = 0; offset < bytes.length; ) {
+    const { bytesWritten } = await file.write(bytes, offset, bytes.length - offset);
+    offset += bytesWritten;
   }
 }
 

@@ -1,4 +1,6 @@
-// The worker-thread half of LayerCompressor (compressLayer.ts): compresses one layer at a time.
+// The worker-thread half of LayerCompressor (compressLayer.ts). gzip: deflates single 1 MiB
+// blocks of any layer (`block`, parallelGzip.ts), so one layer keeps every worker busy. zstd (and
+// the streaming path below): compresses one layer at a time.
 //
 // For each task the main thread sends `start`, then `chunk`s of the uncompressed tar (their
 // ArrayBuffers transferred, not copied) and `end`, or `abort`. Each chunk is hashed (the
@@ -20,6 +22,7 @@ import { join } from 'node:path';
 import { pipeline, Transform, type TransformCallback } from 'node:stream';
 import { parentPort } from 'node:worker_threads';
 import * as zlib from 'node:zlib';
+import { deflateBlock } from './parallelGzip';
 
 export type Compression = 'gzip' | 'zstd';
 
@@ -37,14 +40,19 @@ export type ToWorker =
     }
   | { type: 'chunk'; taskId: number; data: ArrayBuffer }
   | { type: 'end'; taskId: number }
-  | { type: 'abort'; taskId: number };
+  | { type: 'abort'; taskId: number }
+  /** One gzip block of a layer (parallelGzip.ts): any worker may take any block. */
+  | { type: 'block'; taskId: number; seq: number; data: ArrayBuffer; dictionary: ArrayBuffer | undefined; level: number; last: boolean };
 
 export type WorkerFailureCode = 'DIFF_ID_MISMATCH' | 'WRITE_FAILED' | 'ABORTED';
 
 export type FromWorker =
   | { type: 'ack'; taskId: number; bytes: number }
   | { type: 'done'; taskId: number; diffId: string; digest: string; size: number; path: string }
-  | { type: 'failed'; taskId: number; code: WorkerFailureCode; message: string; actualDiffId?: string; errno?: string };
+  | { type: 'failed'; taskId: number; code: WorkerFailureCode; message: string; actualDiffId?: string; errno?: string }
+  /** A block deflated: its raw deflate bytes (transferred) and the CRC-32 of its input. */
+  | { type: 'block-done'; taskId: number; seq: number; data: ArrayBuffer; crc: number; inputLength: number }
+  | { type: 'block-failed'; taskId: number; seq: number; message: string };
 
 /** The file extension of a compressed layer kept in the cache directory. */
 export function extensionFor(compression: Compression): string {
@@ -208,8 +216,25 @@ async function settle(task: Task): Promise<void> {
   post({ type: 'done', taskId: task.id, diffId, digest: `sha256:${hex}`, size: task.meter.size, path });
 }
 
+/** Deflates one block and answers with the bytes moved (not copied) back to the main thread. */
+function runBlock(message: Extract<ToWorker, { type: 'block' }>): void {
+  try {
+    const input = new Uint8Array(message.data);
+    const dictionary = message.dictionary === undefined ? undefined : new Uint8Array(message.dictionary);
+    const { crc, deflated } = deflateBlock(input, dictionary, message.level, message.last);
+    // Transfer only a buffer the result owns whole (zlib may hand back a view into a bigger one).
+    const data = deflated.byteOffset === 0 && deflated.buffer.byteLength === deflated.length ? (deflated.buffer as ArrayBuffer) : new Uint8Array(deflated).buffer;
+    port?.postMessage({ type: 'block-done', taskId: message.taskId, seq: message.seq, data, crc, inputLength: input.length } satisfies FromWorker, [data]);
+  } catch (error) {
+    post({ type: 'block-failed', taskId: message.taskId, seq: message.seq, message: describe(error) });
+  }
+}
+
 function onMessage(message: ToWorker): void {
   switch (message.type) {
+    case 'block':
+      runBlock(message);
+      return;
     case 'start':
       startTask(message);
       return;

@@ -1,13 +1,11 @@
 // Layerlift's own uploader: mounts the plan's mounts, then streams the layers to upload out of
-// the local image once, gzips them in worker threads and uploads them resumably (blobUpload.ts),
+// the local image once, gzips them on every core (pigz-style, compressLayer.ts) and uploads them resumably (blobUpload.ts),
 // the config beside them, and the manifest last, so a failed or cancelled push never moves the
 // tag. The path for image files (OCI layouts, `docker save` archives) and for what only it does
 // (zstd, resumable uploads); engine images go through engineUploader.ts by default.
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { DOCKER_IMAGE_CONFIG, DOCKER_LAYER_TAR_GZIP, DOCKER_MANIFEST_V2, OCI_IMAGE_CONFIG, OCI_IMAGE_MANIFEST, OCI_LAYER_TAR_GZIP } from '../core/mediaTypes';
 import { runLimited, Semaphore } from '../core/limit';
 import { uploadBlob } from '../registry/blobUpload';
@@ -120,13 +118,9 @@ async function sendBlobs(image: LocalImage, plan: PushPlan, options: MoveRequest
   // Compressed files live in a directory of this push's own: another push of the same layer
   // (CI pushing to two registries at once) never deletes a file this one still reads.
   const files: CompressedLayer[] = [];
-  // Layers stream out of the source one after the other (an engine export is one tar), so a layer
-  // compressed as it streams holds up the next and only one worker is ever busy. With several
-  // layers to compress, each is spooled (uncompressed, at read speed) into the push's scratch
-  // directory and compressed from there, as many at once as the compressor has workers. Disk
-  // use peaks at the unique layers' size; each spool file goes once its layer is compressed.
-  const spool = toCompress.size > 1 && compressor.workers > 1;
-  const spooled: string[] = [];
+  // Layers stream out of the source one after the other (an engine export is one tar). Each is
+  // gzipped pigz-style as it streams (compressLayer.ts: 1 MiB blocks on every worker), so one
+  // layer already uses every core: no spooling to disk to compress several side by side.
   const sendCompressed = (diffId: string, layer: CompressedLayer) => {
     files.push(layer);
     return send(diffId, layer, (offset) => Promise.resolve(createReadStream(layer.path, { start: offset })));
@@ -137,16 +131,9 @@ async function sendBlobs(image: LocalImage, plan: PushPlan, options: MoveRequest
         .readLayers(
           toCompress,
           async (diffId, tar) => {
-            if (!spool) {
-              // Upload while the next layer compresses.
-              track(sendCompressed(diffId, await compressor.compress(diffId, tar, signal)));
-              return;
-            }
-            const path = join(compressor.outputDirectory, `spool-${spooled.length}.tar`);
-            spooled.push(path);
-            await pipeline(tar, createWriteStream(path), { signal });
-            const compressed = compressor.compress(diffId, createReadStream(path), signal).finally(() => rm(path, { force: true }));
-            track(compressed.then((layer) => sendCompressed(diffId, layer)));
+            // The source verified the diff_id (layerStreams.ts): the compressor does not hash the input again.
+            // Upload while the next layer compresses.
+            track(sendCompressed(diffId, await compressor.compress(diffId, tar, signal, { verified: true })));
           },
           signal,
         )
@@ -158,7 +145,7 @@ async function sendBlobs(image: LocalImage, plan: PushPlan, options: MoveRequest
     if (firstError !== undefined) throw firstError;
   } finally {
     await Promise.allSettled(sending);
-    await Promise.all([...files.map((f) => f.path), ...spooled].map((path) => rm(path, { force: true })));
+    await Promise.all(files.map((f) => rm(f.path, { force: true })));
   }
   const missing = results.findIndex((r) => r === undefined);
   if (missing >= 0 || results.length !== image.layers.length) throw new Error(`internal error: layer ${missing} of ${image.description} has no blob to reference`);
