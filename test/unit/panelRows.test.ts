@@ -60,7 +60,9 @@ test('registryStatuses: base rows for the first layers, built layers by their li
     layers: [{ instruction: { line: 2 }, inTarget: true }, { instruction: { line: 4 }, inTarget: false }],
     totals: { uploadBytes: 1500, totalBytes: 9000, unknownLayers: 0 },
   } as unknown as DocumentView;
-  const view = insightView('t', report, [undefined, 2, 4], document);
+  // The pushed config lists layer b, not c (a rebuild): c will upload.
+  const view = insightView('t', report, [undefined, 2, 4], document, ['a', 'b']);
   assert.deepEqual(view.rows.map((r) => r.registry), ['mountable from r.example/library/base', 'in r.example/team/app (unchanged since the pushed tag)', 'will upload']);
+  assert.deepEqual(insightView('t', report, [], document).rows.map((r) => r.registry), ['mountable from r.example/library/base', '', '']);
   assert.equal(view.totals[2], 'A push to r.example/team/app:1 would upload 1.5 kB of 9.0 kB compressed');
 });

@@ -40,7 +40,7 @@ export async function startDriverServer(proxy: FaultProxy): Promise<DriverServer
         beforeCancel: typeof b.afterUploadBytes === 'number' ? () => waitForUpload(proxy, b.afterUploadBytes as number) : undefined,
       }),
     view: (b) => viewText(need(), str(b, 'title'), new RegExp(str(b, 'expect')), str(b, 'name')),
-    webview: (b) => webviewText(need(), new RegExp(str(b, 'expect')), str(b, 'name'), typeof b.open === 'string' ? b.open : undefined, typeof b.expectFiles === 'string' ? new RegExp(b.expectFiles) : undefined),
+    webview: (b) => webviewText(need(), new RegExp(str(b, 'expect')), str(b, 'name'), typeof b.open === 'string' ? b.open : undefined, typeof b.expectFiles === 'string' ? new RegExp(b.expectFiles) : undefined, Array.isArray(b.keys) ? b.keys.filter((k): k is string => typeof k === 'string') : undefined),
     notifications: async () => ({ texts: await notifications(need()) }),
     throttle: (b) => {
       proxy.set({ throttleBytesPerSecond: typeof b.up === 'number' ? { up: b.up } : null });

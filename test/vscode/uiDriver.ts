@@ -122,10 +122,10 @@ export async function viewText(page: Page, title: string, expect: RegExp, name: 
 
 /**
  * The Layer Insight webview's text (webviews are nested iframes: every frame is tried), once it
- * matches `expect`; then, with `open`, clicks the first layer whose text holds it and waits for its
- * file list to match `expectFiles`.
+ * matches `expect`; then, with `open`, clicks the first layer whose text holds it (or, with `keys`,
+ * presses those keys from the first layer) and waits for the opened file list to match `expectFiles`.
  */
-export async function webviewText(page: Page, expect: RegExp, name: string, open?: string, expectFiles?: RegExp): Promise<{ text: string; files: string; screenshot: string }> {
+export async function webviewText(page: Page, expect: RegExp, name: string, open?: string, expectFiles?: RegExp, keys?: string[]): Promise<{ text: string; files: string; screenshot: string }> {
   const found = await until(`the layer panel to show ${String(expect)}`, 60_000, async () => {
     for (const frame of page.frames()) {
       const tree = frame.locator('#layers');
@@ -136,7 +136,17 @@ export async function webviewText(page: Page, expect: RegExp, name: string, open
     return undefined;
   });
   let files = '';
-  if (open !== undefined) {
+  if (keys !== undefined) {
+    // Keyboard only: focus the first layer, then the keys as a user presses them.
+    await found.frame.locator('.layer').first().click({ position: { x: 2, y: 2 } });
+    await found.frame.locator('.layer').first().locator('.files').waitFor({ state: 'attached', timeout: 5_000 }).catch(() => undefined);
+    // The click opened the first layer: close it, then keys go to whichever layer has focus.
+    for (const key of ['ArrowLeft', ...keys]) await found.frame.locator('.layer.focused').first().press(key);
+    files = await until(`the opened layer's files to show ${String(expectFiles)}`, 30_000, async () => {
+      const text = (await found.frame.locator('.files').first().innerText()).replace(/\u00a0/g, ' ');
+      return !expectFiles || expectFiles.test(text) ? text : undefined;
+    });
+  } else if (open !== undefined) {
     await found.frame.locator('.layer', { hasText: open }).first().locator('.instruction').click();
     files = await until(`the ${open} layer's files to show ${String(expectFiles)}`, 30_000, async () => {
       const text = (await found.frame.locator('.files').first().innerText()).replace(/\u00a0/g, ' ');

@@ -27,8 +27,8 @@ export function layerLines(report: LayerReport, instructions: readonly Instructi
   return lines;
 }
 
-export function insightView(title: string, report: LayerReport, lines: readonly (number | undefined)[] = [], document?: DocumentView): LayerInsightView {
-  const registry = document ? registryStatuses(report.layers.length, lines, document) : [];
+export function insightView(title: string, report: LayerReport, lines: readonly (number | undefined)[] = [], document?: DocumentView, pushedDiffIds?: readonly string[]): LayerInsightView {
+  const registry = document ? registryStatuses(report, document, pushedDiffIds) : [];
   const largest = Math.max(1, ...report.layers.map((l) => l.size ?? 0));
   const firstOwn = lines.findIndex((line) => line !== undefined);
   const rows = report.layers.map((layer, i): LayerInsightRow => {
@@ -81,22 +81,25 @@ export function filesView(report: LayerReport, layer: number, filter = '', limit
 }
 
 /**
- * Registry status per image layer, from the editor's reuse model (analysis/documentView.ts): the
- * target chain's base rows for the image's first layers (a base's layers come first, in order),
- * and the built layer of each mapped Dockerfile line.
+ * Registry status per image layer: the target chain's base rows (analysis/documentView.ts) for the
+ * image's first layers (a base's layers come first, in order); for the others, whether the
+ * target tag's config lists the layer's diff_id (compared here, so a rebuild the editor's engine
+ * facts have not caught up with yet is not shown as pushed).
  */
-export function registryStatuses(layerCount: number, lines: readonly (number | undefined)[], document: DocumentView): string[] {
-  const out: string[] = Array.from({ length: layerCount }, () => '');
+export function registryStatuses(report: LayerReport, document: DocumentView, pushedDiffIds?: readonly string[]): string[] {
+  const out: string[] = report.layers.map(() => '');
   const target = document.target ? `${document.target.ref.registry}/${document.target.ref.repository}` : 'the target';
   const base = document.stages.find((s) => s.inTargetImage && s.base?.state === 'known')?.base;
-  if (base?.state === 'known' && base.rows.length <= layerCount) {
-    base.rows.forEach((row, i) => {
+  const baseCount = base?.state === 'known' && base.rows.length <= out.length ? base.rows.length : 0;
+  if (base?.state === 'known') {
+    base.rows.slice(0, baseCount).forEach((row, i) => {
       out[i] = row.status === 'in-target' ? `in ${target}` : row.status === 'mountable' ? `mountable from ${row.mountFrom ?? 'another repository'}` : row.status === 'upload' ? 'will upload' : row.status === 'checking' ? 'checking the registry…' : '';
     });
   }
-  lines.forEach((line, i) => {
-    const layer = line === undefined ? undefined : document.layers.find((l) => l.instruction.line === line);
-    if (layer?.inTarget !== undefined) out[i] = layer.inTarget ? `in ${target} (unchanged since the pushed tag)` : 'will upload';
+  if (pushedDiffIds === undefined || !document.target) return out;
+  const pushed = new Set(pushedDiffIds);
+  report.layers.forEach((layer, i) => {
+    if (i >= baseCount) out[i] = pushed.has(layer.diffId) ? `in ${target} (unchanged since the pushed tag)` : 'will upload';
   });
   return out;
 }

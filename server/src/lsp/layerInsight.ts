@@ -30,7 +30,7 @@ export class LayerInsight {
   private readonly previous = new Map<string, Held>();
 
   constructor(
-    private readonly workspace: Pick<WorkspaceModel, 'documentSettings' | 'trusted'>,
+    private readonly workspace: Pick<WorkspaceModel, 'documentSettings' | 'trusted'> & Partial<Pick<WorkspaceModel, 'pushedDiffIds'>>,
     private readonly readImage: ReadImage = (spec, env) => readImageLayers(spec, { env }),
     private readonly env: NodeJS.ProcessEnv = process.env,
   ) {}
@@ -42,7 +42,7 @@ export class LayerInsight {
     if (!setting) return empty('Layer insight', 'No target image is configured for this Dockerfile: add it to "layerlift.images", then build.');
     try {
       const held = await this.read(uri, setting.image, engineEnvironment(settings, this.env), analysis);
-      return insightView(`Layers of ${held.image}`, held.report, held.lines, document);
+      return insightView(`Layers of ${held.image}`, held.report, held.lines, document, this.workspace.pushedDiffIds?.(uri));
     } catch (error) {
       this.held.delete(uri);
       const message = error instanceof Error ? error.message.split('\n')[0] ?? '' : String(error);

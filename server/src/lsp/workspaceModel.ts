@@ -234,6 +234,14 @@ export class WorkspaceModel {
     return { settings, setting, path, target, ...(compose ? { targetSource: compose.source } : {}), targetProblem, platform, contextRoot };
   }
 
+  /** The diff_ids the target tag holds now in its registry, when known (the layer panel's status). */
+  pushedDiffIds(uri: string): string[] | undefined {
+    const { target, platform } = this.documentSettings(uri);
+    if (!target || !this.trusted) return undefined;
+    const pushed = this.state.pushedImage(target, platform ?? hostPlatform());
+    return pushed.state === 'known' ? (pushed.value?.diffIds ?? []) : undefined;
+  }
+
   /** The registry client the editor uses (credentials, insecure registries from the settings). */
   registryClient(): RegistryClient {
     return this.client;
