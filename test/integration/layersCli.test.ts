@@ -8,6 +8,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { buildImage, docker, importBusyboxImage, startDockerEngine, type DockerEngine } from '../bed/dockerEngine';
 import { makeTempDir } from '../bed/process';
+import { startRegistry } from '../bed/registry';
 import { main } from '../../server/src/cli/main';
 import { LayerInsight } from '../../server/src/lsp/layerInsight';
 import { analyzeDockerfile } from '../../server/src/analysis/analyzeDockerfile';
@@ -107,6 +108,21 @@ void describe('layerlift layers against a real engine', () => {
     assert.equal(result.code, 0, result.err.join('\n'));
     assert.match(result.out, /Why new {5}layer 4 \(COPY dir:[0-9a-f]{12}… in \/app\s*\) is new against ll\/waste:1: 1 file differs \(app\/main\.py\)/);
     assert.match(result.out, /Upload {6}20 B in 1 layer not in ll\/waste:1; uncompressed tar bytes/);
+  });
+
+  void test('--against registry:REF compares with the pushed tag by manifest and config only', async () => {
+    const registry = await startRegistry({ auth: 'none' });
+    try {
+      await docker(engine, ['tag', 'll/waste:1', `${registry.host}/team/waste:pushed`]);
+      await docker(engine, ['push', `${registry.host}/team/waste:pushed`]);
+      const result = await layerlift(engine, ['layers', 'll/waste:2', '--against', `registry:${registry.host}/team/waste:pushed`, '--max-upload', '10B']);
+      assert.equal(result.code, 1);
+      assert.match(result.out, new RegExp(`Why new {5}layer 4 \\(COPY dir:[0-9a-f]{12}… in /app\\s*\\) is new against ${registry.host.replace(/\./g, '\\.')}/team/waste:pushed: its instruction changed`));
+      assert.match(result.out, /Upload {6}20 B in 1 layer not in /);
+      assert.deepEqual(result.err, [`layerlift: upload 20 B (20 bytes in 1 layer not in ${registry.host}/team/waste:pushed; uncompressed tar bytes where the compressed size is unknown) is over --max-upload 10 B`]);
+    } finally {
+      await registry.stop();
+    }
   });
 
   void test('a docker-archive of the image reports the same waste', async () => {

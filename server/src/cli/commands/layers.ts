@@ -2,7 +2,8 @@
 // layers are new against another image — and CI gates on it (exit 1, one line per breach).
 import { readImageLayers } from '../../insight/readImageLayers';
 import { buildLayerReport, gateBreaches, parseFraction, parseSize, renderLayerReport, type Gates } from '../../insight/layerReport';
-import { parseCommandArgs } from '../options';
+import { readRegistryLayers } from '../../insight/registryLayers';
+import { makeClient, parseCommandArgs } from '../options';
 import { UsageError } from '../usageError';
 import type { CommandIO } from '../io';
 
@@ -18,7 +19,9 @@ docker-daemon:REF), oci:DIR[:TAG] or docker-archive:FILE[:TAG].
 Options:
   --against REF            why layers are new against REF (the last build, a pulled tag): the first
                            layer that differs, its instruction and the files that changed in it;
-                           the upload counts only layers REF lacks
+                           the upload counts only layers REF lacks. registry:REF compares with a
+                           registry image (manifest and config only: no file names)
+  --insecure-registry HOST[:PORT]  allow plain HTTP to this registry (loopback always is)
   --files                  list each layer's files (+ added, ~ changed, - removed)
   --max-upload SIZE        exit 1 when the upload is over SIZE (e.g. 50MB, 200MiB)
   --max-wasted SIZE|N%     exit 1 when wasted bytes are over SIZE, or over N % of the bytes added
@@ -40,6 +43,7 @@ export async function runLayers(args: string[], io: CommandIO): Promise<number> 
     'max-upload': { type: 'string' },
     'max-wasted': { type: 'string' },
     'min-efficiency': { type: 'string' },
+    'insecure-registry': { type: 'string', multiple: true },
     debug: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   });
@@ -52,7 +56,16 @@ export async function runLayers(args: string[], io: CommandIO): Promise<number> 
   const image = positionals[0] as string;
   const current = await readImageLayers(image, { env: io.env, ...(io.signal ? { signal: io.signal } : {}) });
   let against: Parameters<typeof buildLayerReport>[2];
-  if (values.against !== undefined) {
+  if (values.against?.startsWith('registry:')) {
+    // The pushed tag: its manifest and config only (no layer download), so no file names.
+    const ref = values.against.slice('registry:'.length);
+    const client = makeClient(values['insecure-registry'], io.env);
+    try {
+      against = { ref, layers: (await readRegistryLayers(client, ref, io.signal)).layers };
+    } finally {
+      await client.close();
+    }
+  } else if (values.against !== undefined) {
     const ref = values.against;
     const outline = await readImageLayers(ref, { env: io.env, files: false, ...(io.signal ? { signal: io.signal } : {}) });
     // Only the first layer that differs is read from REF: its files name the cause.
