@@ -11,6 +11,7 @@ import { makeTempDir } from '../bed/process';
 import { startRegistry } from '../bed/registry';
 import { main } from '../../server/src/cli/main';
 import { LayerInsight } from '../../server/src/lsp/layerInsight';
+import { readImageLayers } from '../../server/src/insight/readImageLayers';
 import { analyzeDockerfile } from '../../server/src/analysis/analyzeDockerfile';
 import { defaultSettings } from '../../server/src/analysis/settings';
 
@@ -142,7 +143,12 @@ void describe('layerlift layers against a real engine', () => {
 
   void test('the panel rows (server-worded) and a layer’s files on demand, from the engine', async () => {
     const workspace = { trusted: true, documentSettings: () => ({ settings: defaultSettings, setting: { dockerfile: 'Dockerfile', image: 'll/waste:1' } }) };
-    const insight = new LayerInsight(workspace, undefined, { ...process.env, ...engine.env });
+    const layersRead: number[] = [];
+    const insight = new LayerInsight(workspace, async (spec, env, files) => {
+      const read = await readImageLayers(spec, { env, files });
+      layersRead.push(read.layers.filter((l) => l.entries).length);
+      return read;
+    }, { ...process.env, ...engine.env });
     const view = await insight.view('file:///ctx/Dockerfile', analyzeDockerfile(dockerfile));
     assert.equal(view.problem, undefined);
     assert.match(view.title, /^Layers of engine image ll\/waste:1/);
@@ -157,6 +163,7 @@ void describe('layerlift layers against a real engine', () => {
     // A rebuild under the same tag: the panel says why its layers are new against the build before.
     await docker(engine, ['tag', 'll/waste:2', 'll/waste:1']);
     const rebuilt = await insight.view('file:///ctx/Dockerfile', analyzeDockerfile(dockerfile));
+    assert.deepEqual(layersRead, [4, 1], 'the rebuild read only its new layer; the others came from the diff_id cache');
     assert.deepEqual(rebuilt.rows.map((r) => r.status), ['same as the previous build', 'same as the previous build', 'same as the previous build', 'new against the previous build']);
     assert.match(rebuilt.totals[3] ?? '', /^layer 4 \(COPY dir:[0-9a-f]{12}… in \/app\s*\) is new against the previous build: 1 file differs \(app\/main\.py\)$/);
     const missing = new LayerInsight({ ...workspace, documentSettings: () => ({ settings: defaultSettings, setting: { dockerfile: 'Dockerfile', image: 'll/none:1' } }) }, undefined, { ...process.env, ...engine.env });

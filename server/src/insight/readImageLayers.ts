@@ -29,9 +29,12 @@ export function layerHistory(config: ConfigShape): string[] {
   return diffIds.map((_, i) => (i - offset >= 0 ? made[i - offset] ?? '' : ''));
 }
 
+/** Which layers' files to read: all, none, these diff_ids, or those a predicate picks (a cache). */
+export type Wanted = boolean | ReadonlySet<string> | ((diffId: string) => boolean);
+
 export async function readImageLayers(
   spec: string,
-  options: OpenLocalImageOptions & { files?: boolean | ReadonlySet<string>; signal?: AbortSignal } = {},
+  options: OpenLocalImageOptions & { files?: Wanted; signal?: AbortSignal } = {},
 ): Promise<ImageLayers> {
   const image = await openLocalImage(spec, options);
   try {
@@ -41,10 +44,11 @@ export async function readImageLayers(
   }
 }
 
-async function readOpenImage(image: LocalImage, files: boolean | ReadonlySet<string>, signal?: AbortSignal): Promise<ImageLayers> {
+async function readOpenImage(image: LocalImage, files: Wanted, signal?: AbortSignal): Promise<ImageLayers> {
   const config = JSON.parse(image.config.toString('utf8')) as ConfigShape;
   const history = layerHistory(config);
-  const wanted = new Set(image.layers.map((l) => l.diffId).filter((d) => files === true || (files !== false && files.has(d))));
+  const wants = (d: string) => (typeof files === 'boolean' ? files : typeof files === 'function' ? files(d) : files.has(d));
+  const wanted = new Set(image.layers.map((l) => l.diffId).filter(wants));
   const read = new Map<string, LayerEntry[]>();
   if (wanted.size > 0) {
     await image.readLayers(wanted, async (diffId, stream) => {

@@ -1,19 +1,21 @@
 // The layer insight panel's requests (layerlift/layerInsight, layerlift/layerFiles): the active
-// Dockerfile's built image (its target name in the engine) read once per image id in the
-// background — the request awaits it, nothing else does — and kept for the layer files the panel
-// opens later. After a rebuild, layers are compared with the build read before (why new: the first
-// changed layer and the files that changed in it). Every figure is worded by insight/panelRows.ts.
+// Dockerfile's built image (its target name in the engine) read in the background when the panel
+// asks — the request awaits it, nothing else does. Layer files are cached by diff_id (layers are
+// immutable), so a rebuild reads only its new layers' tars. After a rebuild, layers are compared
+// with the build read before (why new: the first changed layer and the files that changed in it).
+// Every figure is worded by insight/panelRows.ts.
 import { engineEnvironment } from '../analysis/settings';
 import { targetChainInstructions } from '../analysis/historyMapping';
 import type { DockerfileAnalysis } from '../analysis/types';
 import type { DocumentView } from '../analysis/documentView';
 import { buildLayerReport, type LayerReport } from '../insight/layerReport';
 import { filesView, insightView, layerLines } from '../insight/panelRows';
-import { readImageLayers, type ImageLayers } from '../insight/readImageLayers';
+import { readImageLayers, type ImageLayers, type Wanted } from '../insight/readImageLayers';
+import type { LayerEntry } from '../insight/layerFiles';
 import type { LayerFilesView, LayerInsightView } from './protocol';
 import type { WorkspaceModel } from './workspaceModel';
 
-export type ReadImage = (spec: string, env: NodeJS.ProcessEnv) => Promise<ImageLayers>;
+export type ReadImage = (spec: string, env: NodeJS.ProcessEnv, files: Wanted) => Promise<ImageLayers>;
 
 interface Held {
   /** e.g. 'engine image app:1 (sha256:…)': differs between builds. */
@@ -28,10 +30,13 @@ export class LayerInsight {
   private readonly held = new Map<string, { key: string; held: Promise<Held> }>();
   /** By Dockerfile URI: the build read before the current one — why-new compares against it. */
   private readonly previous = new Map<string, Held>();
+  /** Layer files by diff_id (layers are immutable): a rebuild reads only its new layers' tars. */
+  private readonly entries = new Map<string, readonly LayerEntry[]>();
+  private static readonly maxCachedLayers = 1000;
 
   constructor(
     private readonly workspace: Pick<WorkspaceModel, 'documentSettings' | 'trusted'> & Partial<Pick<WorkspaceModel, 'pushedDiffIds'>>,
-    private readonly readImage: ReadImage = (spec, env) => readImageLayers(spec, { env }),
+    private readonly readImage: ReadImage = (spec, env, files) => readImageLayers(spec, { env, files }),
     private readonly env: NodeJS.ProcessEnv = process.env,
   ) {}
 
@@ -60,7 +65,9 @@ export class LayerInsight {
     const current = this.held.get(uri);
     const key = `${image}|${env.DOCKER_HOST ?? ''}|${env.DOCKER_CONTEXT ?? ''}`;
     // Always read again when asked: a build may have moved the tag.
-    const held = this.readImage(image, env).then(async (layers): Promise<Held> => {
+    const held = this.readImage(image, env, (diffId) => !this.entries.has(diffId)).then(async (read): Promise<Held> => {
+      const layers = { ...read, layers: read.layers.map((l) => ({ ...l, entries: l.entries ?? this.entries.get(l.diffId) ?? [] })) };
+      for (const l of read.layers) if (l.entries) this.remember(l.diffId, l.entries);
       const before = current && current.key === key ? await current.held.catch(() => undefined) : undefined;
       if (before && before.image !== layers.description) this.previous.set(uri, before);
       const previous = this.previous.get(uri);
@@ -70,5 +77,11 @@ export class LayerInsight {
     });
     this.held.set(uri, { key, held });
     return held;
+  }
+
+  private remember(diffId: string, entries: readonly LayerEntry[]): void {
+    this.entries.delete(diffId);
+    this.entries.set(diffId, entries);
+    if (this.entries.size > LayerInsight.maxCachedLayers) this.entries.delete(this.entries.keys().next().value as string);
   }
 }
