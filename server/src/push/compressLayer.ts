@@ -187,9 +187,11 @@ export function workerScript(): WorkerScript {
 
 export class LayerCompressor {
   private readonly directory: string;
-  private readonly level: number;
+  /** The compression level in use. */
+  readonly level: number;
   private readonly maxWorkers: number;
-  private readonly compression: Compression;
+  /** gzip or zstd. */
+  readonly compression: Compression;
   private readonly slots: Slot[] = [];
   private readonly queue: Job[] = [];
   private readonly active = new Set<Promise<void>>();

@@ -8,8 +8,10 @@ import { rm } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { DOCKER_IMAGE_CONFIG, DOCKER_LAYER_TAR_GZIP, DOCKER_MANIFEST_V2, OCI_IMAGE_CONFIG, OCI_IMAGE_MANIFEST, OCI_LAYER_TAR_GZIP } from '../core/mediaTypes';
 import { runLimited, Semaphore } from '../core/limit';
-import { uploadBlob } from '../registry/blobUpload';
-import type { RegistryClient } from '../registry/registryClient';
+import { defaultChunkSize, uploadBlob } from '../registry/blobUpload';
+import { isRegistryError } from '../registry/errors';
+import type { RegistryClient, UploadSession } from '../registry/registryClient';
+import { UploadSessions, type HeldSession } from './uploadSessions';
 import type { LocalImage } from './imageSource';
 import type { LayerCompressor, CompressedLayer } from './compressLayer';
 import type { PushPlan } from './plan';
@@ -19,7 +21,9 @@ export class OwnUploader implements Mover {
   readonly kind = 'layerlift' as const;
   constructor(
     private readonly image: LocalImage,
-    private readonly deps: { client: RegistryClient; compressor: LayerCompressor },
+    /** sessions: where open uploads are kept across runs; default `<cache>/sessions` beside the
+     *  compressor's scratch directory, null for none. */
+    private readonly deps: { client: RegistryClient; compressor: LayerCompressor; sessions?: UploadSessions | null },
   ) {}
 
   async move(request: MoveRequest): Promise<MovedImage> {
@@ -46,7 +50,7 @@ export class OwnUploader implements Mover {
 }
 
 /** Mounts and uploads, largest first; layers to compress stream out of the source once. */
-async function sendBlobs(image: LocalImage, plan: PushPlan, options: MoveRequest, deps: { client: RegistryClient; compressor: LayerCompressor }): Promise<SentBlob[]> {
+async function sendBlobs(image: LocalImage, plan: PushPlan, options: MoveRequest, deps: { client: RegistryClient; compressor: LayerCompressor; sessions?: UploadSessions | null }): Promise<SentBlob[]> {
   const warnings = options.warnings;
   const { client, compressor } = deps;
   const targetRepo = { registry: options.target.registry, repository: options.target.repository };
@@ -83,12 +87,24 @@ async function sendBlobs(image: LocalImage, plan: PushPlan, options: MoveRequest
   let firstError: Error | undefined;
   const sending: Promise<void>[] = [];
   const lanes = new Semaphore(options.concurrency ?? 4);
-  const send = async (diffId: string, blob: { digest: string; size: number; mediaType: string }, open: (offset: number) => Promise<Readable>) => {
+  const send = async (diffId: string, blob: { digest: string; size: number; mediaType: string }, open: (offset: number) => Promise<Readable>, held?: HeldSession) => {
     await lanes.acquire();
     try {
       options.onEvent?.({ type: 'blob-start', digest: blob.digest, size: blob.size, action: 'upload' });
       const exists = await client.headBlob(targetRepo, blob.digest, signal);
-      const result = exists !== undefined ? { bytesSent: 0 } : await uploadBlob(client, targetRepo, { ...blob, description: image.description, open }, { chunkSize: options.chunkSize, signal, onProgress: (committed) => options.onEvent?.({ type: 'blob-progress', digest: blob.digest, committed, size: blob.size }) });
+      // A held session is recorded after every acknowledged chunk, so a run that dies goes on from there next time.
+      const record = (session: UploadSession, committed: number) =>
+        held?.save({ registry: targetRepo.registry, repository: targetRepo.repository, digest: blob.digest, size: blob.size, mediaType: blob.mediaType, diffId, compression: compressor.compression, level: compressor.level, location: session.location, offset: committed, updatedAt: new Date().toISOString() }) ?? Promise.resolve();
+      const resume = held?.record !== undefined ? { target: targetRepo, location: held.record.location } : undefined;
+      const result =
+        exists !== undefined
+          ? { bytesSent: 0 }
+          : await uploadBlob(client, targetRepo, { ...blob, description: image.description, open }, { chunkSize: options.chunkSize, signal, resume, onSession: held ? record : undefined, onProgress: (committed) => options.onEvent?.({ type: 'blob-progress', digest: blob.digest, committed, size: blob.size }) }).catch(async (error: unknown) => {
+              // A kept blob that does not hash to its name must not be resumed again.
+              if (isRegistryError(error) && (error.code === 'DIGEST_MISMATCH' || error.code === 'SIZE_MISMATCH')) await held?.finish();
+              throw error;
+            });
+      await held?.finish();
       (positions.get(diffId) ?? []).forEach((index, i) => {
         results[index] = { digest: blob.digest, size: blob.size, mediaType: blob.mediaType, action: 'upload', bytesSent: i === 0 ? result.bytesSent : 0 };
       });
@@ -121,10 +137,33 @@ async function sendBlobs(image: LocalImage, plan: PushPlan, options: MoveRequest
   // Layers stream out of the source one after the other (an engine export is one tar). Each is
   // gzipped pigz-style as it streams (compressLayer.ts: 1 MiB blocks on every worker), so one
   // layer already uses every core: no spooling to disk to compress several side by side.
-  const sendCompressed = (diffId: string, layer: CompressedLayer) => {
-    files.push(layer);
-    return send(diffId, layer, (offset) => Promise.resolve(createReadStream(layer.path, { start: offset })));
+  // A layer uploaded in chunks keeps its session and blob in the cache's session store until it is
+  // in (uploadSessions.ts): the next run, after a crash, goes on from the registry's offset.
+  const sessions = deps.sessions === undefined ? UploadSessions.besideScratch(compressor.outputDirectory) : (deps.sessions ?? undefined);
+  const chunked = (size: number) => size > (options.chunkSize ?? defaultChunkSize);
+  const heldSessions: HeldSession[] = [];
+  const fromFile = (path: string) => (offset: number) => Promise.resolve(createReadStream(path, { start: offset }));
+  const sendCompressed = async (diffId: string, layer: CompressedLayer) => {
+    const held = sessions && chunked(layer.size) ? await sessions.hold(targetRepo.registry, targetRepo.repository, layer.digest, layer.path).catch(() => undefined) : undefined;
+    if (held === undefined) {
+      files.push(layer);
+      return send(diffId, layer, fromFile(layer.path));
+    }
+    heldSessions.push(held);
+    return send(diffId, layer, fromFile(held.blobPath), held);
   };
+  if (sessions !== undefined) {
+    await sessions.removeExpired().catch(() => 0);
+    for (const diffId of [...toCompress]) {
+      const held = await sessions.findByLayer(targetRepo.registry, targetRepo.repository, { diffId, compression: compressor.compression, level: compressor.level }).catch(() => undefined);
+      const record = held?.record;
+      if (held === undefined || record === undefined) continue;
+      // Compressed by an earlier run that died: no need to read or compress the layer again.
+      toCompress.delete(diffId);
+      heldSessions.push(held);
+      track(send(diffId, { digest: record.digest, size: record.size, mediaType: record.mediaType }, fromFile(held.blobPath), held));
+    }
+  }
   try {
     if (toCompress.size > 0) {
       await image
@@ -146,6 +185,8 @@ async function sendBlobs(image: LocalImage, plan: PushPlan, options: MoveRequest
   } finally {
     await Promise.allSettled(sending);
     await Promise.all(files.map((f) => rm(f.path, { force: true })));
+    // Sessions not finished stay for the next run; this run's locks go.
+    await Promise.all(heldSessions.map((held) => held.release()));
   }
   const missing = results.findIndex((r) => r === undefined);
   if (missing >= 0 || results.length !== image.layers.length) throw new Error(`internal error: layer ${missing} of ${image.description} has no blob to reference`);

@@ -33,6 +33,12 @@ export interface UploadOptions {
   chunkSize?: number;
   /** An upload session already open (the 202 of a mount attempt). */
   session?: UploadSession;
+  /** A session an earlier run left (uploadSessions.ts): the registry is asked for its offset
+   *  (GET on it) and the upload goes on from there; a session it forgot starts over. */
+  resume?: UploadSession;
+  /** Called once a session is open and after every chunk the registry acknowledged: what a
+   *  later run needs to resume. Awaited. */
+  onSession?: (session: UploadSession, committed: number) => Promise<void>;
   signal?: AbortSignal;
   /** Bytes the registry has acknowledged so far. */
   onProgress?: (committedBytes: number) => void;
@@ -50,6 +56,8 @@ export interface UploadResult {
   resumes: number;
   /** Times the registry lost the session and the blob started over. */
   restarts: number;
+  /** The offset an earlier run's session stood at, when the upload went on from it. */
+  resumedFrom?: number;
 }
 
 export const defaultChunkSize = 8 * 1024 * 1024;
@@ -70,7 +78,24 @@ export async function uploadBlob(client: RegistryClient, target: RepositoryRef, 
     if (started.mounted) throw new RegistryError({ code: 'PROTOCOL', operation: 'push', ...target, problem: 'the registry answered an upload with a mount' });
     return started.session;
   };
-  let session = options.session ?? (await newSession());
+  // A session from an earlier run: where does the registry stand? (A registry that forgot it, or
+  // Distribution after a PATCH cut mid-body, answers 404/400: start over.)
+  let resumedAt = 0;
+  let session: UploadSession | undefined = options.session;
+  if (session === undefined && options.resume !== undefined) {
+    try {
+      const status = await client.uploadStatus(options.resume, signal);
+      if (status.offset <= source.size) {
+        session = status.session;
+        resumedAt = status.offset;
+        result.resumedFrom = status.offset;
+      }
+    } catch (error) {
+      if (signal?.aborted || !isRegistryError(error) || !['BLOB_UPLOAD_INVALID', 'BLOB_UPLOAD_UNKNOWN', 'NAME_UNKNOWN', 'RANGE_INVALID'].includes(error.code)) throw error;
+      await client.cancelUpload(options.resume);
+    }
+  }
+  session ??= await newSession();
   const chunkSize = Math.max(options.chunkSize ?? defaultChunkSize, session.minChunkLength ?? 0);
   const reader = new SourceReader(source, target, signal, maxFailures, delays);
   const http = client.http;
@@ -80,6 +105,13 @@ export async function uploadBlob(client: RegistryClient, target: RepositoryRef, 
   let chunkStart = 0;
   let failures = 0;
   try {
+    if (resumedAt > 0) {
+      // The bytes the registry has are hashed from the source (not sent) so the digest is still checked.
+      await reader.skip(resumedAt);
+      committed = chunkStart = resumedAt;
+      options.onProgress?.(committed);
+    }
+    await options.onSession?.(session, committed);
     for (;;) {
       if (committed >= chunkStart + chunk.length && reader.position < source.size) {
         chunkStart = reader.position;
@@ -122,6 +154,7 @@ export async function uploadBlob(client: RegistryClient, target: RepositoryRef, 
         committed = end + 1;
         failures = 0;
         options.onProgress?.(committed);
+        await options.onSession?.(session, committed);
       } catch (error) {
         if (signal?.aborted || !isResumable(error) || ++failures > maxFailures) throw error;
         await sleep(backoffDelayMs(failures - 1, delays), undefined, { signal });
@@ -148,6 +181,7 @@ export async function uploadBlob(client: RegistryClient, target: RepositoryRef, 
           session = await newSession();
           committed = 0;
           result.restarts++;
+          await options.onSession?.(session, committed);
         }
       }
     }
@@ -223,6 +257,12 @@ class SourceReader {
     this.position += want;
     if (this.position === this.source.size && this.leftover && this.leftover.length > 0) throw this.sizeError(this.position + this.leftover.length);
     return out;
+  }
+
+  /** Reads (and hashes) the first `length` bytes without handing them out: what the registry holds already. */
+  async skip(length: number): Promise<void> {
+    const step = 8 * 1024 * 1024;
+    while (this.position < length) await this.read(Math.min(step, length - this.position));
   }
 
   /** Starts over from byte 0 (the registry lost what it had). */
