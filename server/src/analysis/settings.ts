@@ -1,5 +1,6 @@
 // Layerlift's settings (section `layerlift`), and which target image a Dockerfile pushes to.
 // Pure: the server pulls the raw values with workspace/configuration and passes them in.
+import { parseRate } from '../core/rate';
 
 export interface ImageSetting {
   /** Glob of Dockerfile paths relative to the workspace folder: `Dockerfile`, `services/** /Dockerfile`. */
@@ -24,7 +25,8 @@ export interface LayerliftSettings {
   /** How a base missing from the target gets there (the CLI's --prepush / --runner). */
   prepush: { strategy: PrepushStrategySetting; runner?: string };
   /** Blobs in flight at once, and how new layers are compressed (the CLI's --concurrency, --compression). */
-  push: { concurrency: number; compression: CompressionSetting; uploader: 'auto' | 'engine' | 'layerlift' };
+  /** limitRate: --limit-rate in bytes per second (layerlift.push.limitRate, e.g. "1M"), when set. */
+  push: { concurrency: number; compression: CompressionSetting; uploader: 'auto' | 'engine' | 'layerlift'; limitRate?: number };
   /** The engine to build with and read images from: a DOCKER_HOST URL, or a Docker context name. */
   docker: { host?: string; context?: string };
   /** Which editor features show (layerlift.codeLens.enabled, .inlayHints.enabled, .hover.enabled):
@@ -75,13 +77,14 @@ export function normalizeSettings(raw: unknown): LayerliftSettings {
   const concurrency = typeof pushRaw.concurrency === 'number' && Number.isInteger(pushRaw.concurrency) && pushRaw.concurrency >= 1 ? Math.min(pushRaw.concurrency, 32) : defaultSettings.push.concurrency;
   const compression: CompressionSetting = pushRaw.compression === 'zstd' ? 'zstd' : 'gzip';
   const uploader = pushRaw.uploader === 'engine' || pushRaw.uploader === 'layerlift' ? pushRaw.uploader : 'auto';
+  const limitRate = typeof pushRaw.limitRate === 'string' ? parseRate(pushRaw.limitRate) : undefined;
   const dockerRaw = objectAt(value, 'docker');
   const docker: LayerliftSettings['docker'] = {};
   if (typeof dockerRaw.host === 'string' && dockerRaw.host.trim() !== '') docker.host = dockerRaw.host.trim();
   if (typeof dockerRaw.context === 'string' && dockerRaw.context.trim() !== '') docker.context = dockerRaw.context.trim();
   const enabled = (key: string) => objectAt(value, key).enabled !== false;
   const features = { codeLens: enabled('codeLens'), inlayHints: enabled('inlayHints'), hover: enabled('hover') };
-  return { images, mirrors, insecureRegistries, prepush, push: { concurrency, compression, uploader }, docker, features };
+  return { images, mirrors, insecureRegistries, prepush, push: { concurrency, compression, uploader, ...(limitRate !== undefined ? { limitRate } : {}) }, docker, features };
 }
 
 function objectAt(value: Record<string, unknown>, key: string): Record<string, unknown> {

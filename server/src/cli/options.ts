@@ -2,6 +2,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { RegistryClient } from '../registry/registryClient';
 import { dockerConfigCredentials, type CredentialSource } from '../registry/credentials';
+import { parseRate } from '../core/rate';
 import { UsageError } from './usageError';
 
 export const registryFlags = {
@@ -30,12 +31,24 @@ export function insecureRegistriesOf(insecure: string[] | undefined, env: NodeJS
   return [...fromEnv, ...(insecure ?? [])];
 }
 
-export function makeClient(insecure: string[] | undefined, env: NodeJS.ProcessEnv = process.env, credentials: CredentialSource = dockerConfigCredentials({ env })): RegistryClient {
+export function makeClient(insecure: string[] | undefined, env: NodeJS.ProcessEnv = process.env, credentials: CredentialSource = dockerConfigCredentials({ env }), limitRateBytesPerSecond?: number): RegistryClient {
   return new RegistryClient({
     credentials,
     insecureRegistries: insecureRegistriesOf(insecure, env),
     userAgent: 'layerlift/0.1',
+    limitRateBytesPerSecond,
   });
+}
+
+export const limitRateFlagHelp = `  --limit-rate RATE                cap upload bandwidth at RATE bytes/s, K/M/G suffixes as curl (powers
+                                   of 1024), e.g. 500k or 1M`;
+
+/** `--limit-rate RATE` in bytes per second; undefined when not given. */
+export function limitRateOf(text: string | undefined, command: string): number | undefined {
+  if (text === undefined || text === '') return undefined;
+  const rate = parseRate(text);
+  if (rate === undefined) throw new UsageError(`--limit-rate must be a rate of at least 1k, like 500k or 1M (bytes per second), got "${text}"`, command);
+  return rate;
 }
 
 /** `--build-arg KEY=VALUE` values, as docker takes them. */

@@ -77,7 +77,7 @@ async function runOnce(command: string, args: unknown[], context: CommandContext
   // A client of the command's own: push-grade retries, and credentials read afresh (the user may
   // just have entered some). The editor's background client keeps its quick-retry policy.
   const credentials = entered ? chainCredentials(entered, context.workspace.credentials()) : context.workspace.credentials();
-  const client = new RegistryClient({ credentials, insecureRegistries: settings.insecureRegistries, userAgent: 'layerlift-language-server/0.1' });
+  const client = new RegistryClient({ credentials, insecureRegistries: settings.insecureRegistries, userAgent: 'layerlift-language-server/0.1', limitRateBytesPerSecond: settings.push.limitRate });
   try {
     return await runWithClient(command, args, context, { doc, path: doc.path, target, platform, signal, env, client, credentials });
   } finally {

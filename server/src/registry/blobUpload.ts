@@ -16,6 +16,7 @@ import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseDigest } from '../core/digest';
 import { backoffDelayMs } from './retryInterceptor';
+import { pacedBody } from './uploadRate';
 import { RegistryError, isRegistryError } from './errors';
 import { headerString, pushScope, sessionFrom, type RegistryClient, type RepositoryRef, type UploadSession } from './registryClient';
 
@@ -99,6 +100,10 @@ export async function uploadBlob(client: RegistryClient, target: RepositoryRef, 
   const chunkSize = Math.max(options.chunkSize ?? defaultChunkSize, session.minChunkLength ?? 0);
   const reader = new SourceReader(source, target, signal, maxFailures, delays);
   const http = client.http;
+  // --limit-rate: bodies leave at the client's pace (a stream, so its length is said up front).
+  const bucket = client.uploadRate;
+  const bodyOf = (part: Buffer) => (bucket === undefined || part.length === 0 ? part : pacedBody(part, bucket, signal));
+  const lengthOf = (part: Buffer): Record<string, string> => (bucket === undefined ? {} : { 'content-length': String(part.length) });
 
   let committed = 0; // bytes the registry holds
   let chunk: Buffer = Buffer.alloc(0);
@@ -133,7 +138,7 @@ export async function uploadBlob(client: RegistryClient, target: RepositoryRef, 
           reader.assertDigest();
           // Monolithic upload (POST + PUT with body), or the closing PUT of a chunked one.
           result.bytesSent += part.length;
-          const req = { registry: target.registry, repository: target.repository, operation: 'push', method: 'PUT' as const, path: session.location, query: { digest: source.digest }, headers: { 'content-type': 'application/octet-stream' }, body: part, scopes: pushScope(target), signal };
+          const req = { registry: target.registry, repository: target.repository, operation: 'push', method: 'PUT' as const, path: session.location, query: { digest: source.digest }, headers: { 'content-type': 'application/octet-stream', ...lengthOf(part) }, body: bodyOf(part), scopes: pushScope(target), signal };
           const res = await http.request(req);
           await http.expect(res, [201, 204], req, 'BLOB_UPLOAD_UNKNOWN');
           await res.body.dump();
@@ -146,7 +151,7 @@ export async function uploadBlob(client: RegistryClient, target: RepositoryRef, 
         }
         result.bytesSent += part.length;
         const end = committed + part.length - 1;
-        const req = { registry: target.registry, repository: target.repository, operation: 'push', method: 'PATCH' as const, path: session.location, headers: { 'content-type': 'application/octet-stream', 'content-range': `${committed}-${end}` }, body: part, scopes: pushScope(target), signal };
+        const req = { registry: target.registry, repository: target.repository, operation: 'push', method: 'PATCH' as const, path: session.location, headers: { 'content-type': 'application/octet-stream', 'content-range': `${committed}-${end}`, ...lengthOf(part) }, body: bodyOf(part), scopes: pushScope(target), signal };
         const res = await http.request(req);
         await http.expect(res, [202, 204], req, 'BLOB_UPLOAD_UNKNOWN');
         await res.body.dump();

@@ -1,6 +1,7 @@
 // The OCI distribution client: manifests and blobs of one registry repository at a time.
 // Endpoints per the OCI distribution-spec "API" section (end-1..end-13); every byte that comes
 // down is verified against its digest before anyone uses it.
+import { TokenBucket } from './uploadRate';
 import { createHash } from 'node:crypto';
 import { PassThrough, Transform, type Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
@@ -36,6 +37,8 @@ export interface UploadSession {
 
 export interface RegistryClientOptions extends RegistryHttpOptions {
   credentials?: CredentialSource;
+  /** --limit-rate: blob upload bodies leave at most this many bytes per second. */
+  limitRateBytesPerSecond?: number;
 }
 
 /** OCI distribution-spec suggests registries accept manifests up to 4 MiB; larger is hostile. */
@@ -46,9 +49,12 @@ export const pushScope = (repo: RepositoryRef): Scope[] => [repositoryScope(repo
 
 export class RegistryClient {
   readonly http: RegistryHttp;
+  /** The upload cap shared by every blob upload through this client (uploadRate.ts), if any. */
+  readonly uploadRate: TokenBucket | undefined;
 
   constructor(options: RegistryClientOptions = {}) {
     this.http = new RegistryHttp(options);
+    this.uploadRate = options.limitRateBytesPerSecond === undefined ? undefined : new TokenBucket(options.limitRateBytesPerSecond);
     this.http.setAuthenticator(
       new RegistryAuthenticator({
         dispatcher: this.http.dispatcher,

@@ -2,7 +2,7 @@
 import { formatReference, parseReference } from '../../core/reference';
 import { parsePlatform } from '../../core/platform';
 import { copyImage, type CopyEvent, type CopyResult } from '../../copy/copyImage';
-import { makeClient, parseCommandArgs, registryFlags, registryFlagsHelp } from '../options';
+import { limitRateOf, limitRateFlagHelp, makeClient, parseCommandArgs, registryFlags, registryFlagsHelp } from '../options';
 import { formatBytes, formatDuration } from '../../core/format';
 import { ProgressLine } from '../progress';
 import { UsageError } from '../usageError';
@@ -21,6 +21,7 @@ Options:
   --platform OS/ARCH[/VARIANT]     platform to pick from a multi-platform image (default: this machine's)
   --concurrency N                  blobs in flight at once (default 4)
   --chunk-size MB                  upload chunk size in MiB (default 8)
+${limitRateFlagHelp}
 ${registryFlagsHelp}
 
 Exit status: 0 when DST holds the image, 1 otherwise (one line on stderr says why).
@@ -36,6 +37,7 @@ export async function runCopy(args: string[], io: CommandIO): Promise<number> {
     platform: { type: 'string' },
     concurrency: { type: 'string' },
     'chunk-size': { type: 'string' },
+    'limit-rate': { type: 'string' },
   });
   if (values.help) {
     io.stdout(copyHelp);
@@ -46,7 +48,7 @@ export async function runCopy(args: string[], io: CommandIO): Promise<number> {
   const chunkMiB = positiveInt(values['chunk-size'], 'chunk-size', 8);
   const source = parseReference(positionals[0] as string);
   const target = parseReference(positionals[1] as string);
-  const client = makeClient(values['insecure-registry'], io.env);
+  const client = makeClient(values['insecure-registry'], io.env, undefined, limitRateOf(values['limit-rate'], 'copy'));
   const progress = io.stderrIsTTY && !values.json ? new ProgressLine(io) : undefined;
   const started = Date.now();
   try {

@@ -11,7 +11,7 @@ import { renderPlan, summaryLine } from '../../push/report';
 import { runPushSession, UploaderRefused } from '../../push/pushSession';
 import { loadCompose, pushComposeServices } from './compose';
 import { dockerConfigCredentials } from '../../registry/credentials';
-import { insecureRegistriesOf, makeClient, mirrorFlagHelp, parseCommandArgs, parseMirrors, registryFlags, registryFlagsHelp } from '../options';
+import { insecureRegistriesOf, limitRateFlagHelp, limitRateOf, makeClient, mirrorFlagHelp, parseCommandArgs, parseMirrors, registryFlags, registryFlagsHelp } from '../options';
 import { PROGRESS_MODES, pushProgress, type ProgressMode } from '../pushProgress';
 import { UsageError } from '../usageError';
 import { redact } from '../../registry/credentials';
@@ -37,6 +37,7 @@ const pushFlagsHelp = `  --uploader auto|engine|layerlift  who sends the layers 
   --compression gzip|zstd          how new layers are compressed (default gzip; zstd needs Node 22.15+)
   --compression-level N            gzip level 1-9 (default 6, what docker uses)
   --cleanup-prepush                remove the prepush-<digest> tag after the push
+${limitRateFlagHelp} (Layerlift's uploader)
 ${mirrorFlagHelp}
 ${registryFlagsHelp}`;
 
@@ -74,6 +75,7 @@ const flags = {
   compression: { type: 'string' },
   'compression-level': { type: 'string' },
   'cleanup-prepush': { type: 'boolean' },
+  'limit-rate': { type: 'string' },
   uploader: { type: 'string' },
   mirror: { type: 'string', multiple: true },
   progress: { type: 'string' },
@@ -114,8 +116,9 @@ async function run(command: 'push' | 'plan', args: string[], io: CommandIO): Pro
   const uploader = (values.uploader ?? io.env.LAYERLIFT_UPLOADER ?? 'auto') as UploaderChoice;
   if (!uploaders.includes(uploader)) throw new UsageError(`--uploader must be one of ${uploaders.join(', ')}, got "${uploader}"`, command);
 
+  const limitRate = limitRateOf(values['limit-rate'], command);
   const credentials = dockerConfigCredentials({ env: io.env });
-  const client = makeClient(values['insecure-registry'], io.env, credentials);
+  const client = makeClient(values['insecure-registry'], io.env, credentials, limitRate);
   const mode = (values.progress ?? 'auto') as ProgressMode;
   if (!PROGRESS_MODES.includes(mode)) throw new UsageError(`--progress must be one of ${PROGRESS_MODES.join(', ')}, got "${values.progress}"`, command);
   const progress = pushProgress(command === 'plan' && mode === 'auto' ? 'quiet' : mode, io, { json: Boolean(values.json) });
@@ -163,8 +166,9 @@ async function pushCompose(values: Record<string, unknown>, services: string[], 
   if (!uploaders.includes(uploader)) throw new UsageError(`--uploader must be one of ${uploaders.join(', ')}, got "${uploader}"`, 'push');
   const project = await loadCompose(values.compose as string, services, io.env, 'push');
   const insecure = values['insecure-registry'] as string[] | undefined;
+  const limitRate = limitRateOf(values['limit-rate'] as string | undefined, 'push');
   const credentials = dockerConfigCredentials({ env: io.env });
-  const client = makeClient(insecure, io.env, credentials);
+  const client = makeClient(insecure, io.env, credentials, limitRate);
   try {
     const { results } = await pushComposeServices(project, io, {
       client,
