@@ -98,9 +98,9 @@ void describe('LayerIndex', () => {
     const calls: string[] = [];
     const fs: IndexFileSystem = {
       ...nodeIndexFileSystem,
-      writeFileDurably: async (path, data) => {
+      writeTempFile: async (path, data) => {
         calls.push(`write ${path}`);
-        await nodeIndexFileSystem.writeFileDurably(path, data);
+        await nodeIndexFileSystem.writeTempFile(path, data);
       },
       rename: async (from, to) => {
         calls.push(`rename ${from} -> ${to}`);
@@ -120,7 +120,7 @@ void describe('LayerIndex', () => {
     const previous = await readFile(join(directory, 'index.json'));
     const failing: IndexFileSystem = {
       ...nodeIndexFileSystem,
-      writeFileDurably: async (path, data) => {
+      writeTempFile: async (path, data) => {
         await writeFile(path, data.slice(0, 10));
         throw errnoError('EIO');
       },
@@ -163,9 +163,9 @@ void describe('LayerIndex', () => {
     const holder: { index?: LayerIndex } = {};
     const fs: IndexFileSystem = {
       ...nodeIndexFileSystem,
-      writeFileDurably: async (path, data) => {
+      writeTempFile: async (path, data) => {
         holder.index?.record(digest('late'), { digest: digest('late.gz'), size: 1, mediaType: GZIP }, 'r/late');
-        await nodeIndexFileSystem.writeFileDurably(path, data);
+        await nodeIndexFileSystem.writeTempFile(path, data);
       },
     };
     const index = LayerIndex.open({ directory, fs });
@@ -301,8 +301,8 @@ void describe('LayerIndex', () => {
     let full = true;
     const fs: IndexFileSystem = {
       ...nodeIndexFileSystem,
-      writeFileDurably: async (path, data) => {
-        if (!full) return nodeIndexFileSystem.writeFileDurably(path, data);
+      writeTempFile: async (path, data) => {
+        if (!full) return nodeIndexFileSystem.writeTempFile(path, data);
         await writeFile(path, data.slice(0, 100));
         throw errnoError('ENOSPC');
       },
@@ -330,7 +330,7 @@ void describe('LayerIndex', () => {
     assert.match(result.warning ?? '', /not saved: .*ENOTDIR/);
 
     // A read-only file system (EROFS, injected) and, unless root ignores modes, a chmod 0500 one.
-    const readOnlyFs: IndexFileSystem = { ...nodeIndexFileSystem, writeFileDurably: () => Promise.reject(errnoError('EROFS')) };
+    const readOnlyFs: IndexFileSystem = { ...nodeIndexFileSystem, writeTempFile: () => Promise.reject(errnoError('EROFS')) };
     const erofs = LayerIndex.open({ directory: await freshDir(), fs: readOnlyFs });
     erofs.record(digest('a'), { digest: digest('a.gz'), size: 1, mediaType: GZIP }, 'r/a');
     assert.equal((await erofs.save()).code, 'INDEX_READ_ONLY');

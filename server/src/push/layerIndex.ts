@@ -59,8 +59,8 @@ export interface IndexFileSystem {
   readFileSync(path: string): Buffer;
   renameSync(from: string, to: string): void;
   mkdir(path: string): Promise<void>;
-  /** Creates `path` exclusively, writes `data` and flushes it to disk. */
-  writeFileDurably(path: string, data: string): Promise<void>;
+  /** Creates `path` exclusively and writes `data` (the temp file the index is renamed from). */
+  writeTempFile(path: string, data: string): Promise<void>;
   rename(from: string, to: string): Promise<void>;
   unlink(path: string): Promise<void>;
 }
@@ -103,11 +103,14 @@ export const nodeIndexFileSystem: IndexFileSystem = {
   mkdir: async (path) => {
     await nodeFs.promises.mkdir(path, { recursive: true });
   },
-  writeFileDurably: async (path, data) => {
+  // No fsync: it cost up to 80 ms at the end of every push (measured on a rebuild the engine
+  // pushed in 190 ms), and the index is a cache. The file is replaced by rename, which ext4
+  // (auto_da_alloc) and xfs flush before the rename commits; a file torn by a crash anyway is
+  // read as corrupt and replaced (INDEX_CORRUPT), costing one plan its memory, not a push.
+  writeTempFile: async (path, data) => {
     const handle = await nodeFs.promises.open(path, 'wx', 0o644);
     try {
       await handle.writeFile(data, 'utf8');
-      await handle.sync();
     } finally {
       await handle.close();
     }
@@ -243,7 +246,7 @@ export class LayerIndex {
     const temp = join(this.directory, `${INDEX_FILE}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`);
     try {
       await this.fs.mkdir(this.directory);
-      await this.fs.writeFileDurably(temp, text);
+      await this.fs.writeTempFile(temp, text);
       await this.fs.rename(temp, this.path);
     } catch (error) {
       await this.fs.unlink(temp).catch(() => undefined);
