@@ -4,6 +4,7 @@
 // distribution's errcode text (`denied: …`, `unauthorized: …`, `toomanyrequests: …`) or from Go's
 // HTTP client (`received unexpected HTTP status: 503 …`, `connection refused`, `EOF`).
 import { RegistryError, type RegistryErrorCode } from '../registry/errors';
+import { redact } from '../registry/credentials';
 import type { RepositoryRef } from '../registry/registryClient';
 
 interface Rule {
@@ -31,7 +32,8 @@ const rules: Rule[] = [
 
 /** `engine` is 'Docker engine' or 'Podman service': whose settings a hint points at. */
 export function engineFailure(message: string, where: RepositoryRef, engine: string): RegistryError {
-  const text = message.replace(/\s+/g, ' ').trim().slice(0, 400);
+  // Secrets out first: folding whitespace or cutting the text could split a registered secret.
+  const text = redact(message).replace(/\s+/g, ' ').trim().slice(0, 400);
   const rule = rules.find((r) => r.test.test(text));
   return new RegistryError({
     code: rule?.code ?? 'UNEXPECTED_STATUS',

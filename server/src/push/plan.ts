@@ -126,11 +126,17 @@ export function planFromIndex(
 ): PushPlan | undefined {
   const layers: BlobAction[] = [];
   let inTarget = 0;
+  // A layer the prefix already holds may stand again above new ones (the classic builder's
+  // empty layer): it is the same blob, there already.
+  const inPrefix = new Set<string>();
   for (const { diffId } of subject.layers) {
     const known = lookup(diffId);
     const here = known.find((k) => k.repositories.includes(target));
-    if (here && inTarget === layers.length) {
-      inTarget++;
+    if (here && (inTarget === layers.length || inPrefix.has(diffId))) {
+      if (inTarget === layers.length) {
+        inTarget++;
+        inPrefix.add(diffId);
+      }
       layers.push({ action: 'exists', diffId, digest: here.digest, size: here.size, mediaType: here.mediaType });
     } else if (known.length === 0) {
       layers.push({ action: 'upload', diffId });
@@ -140,7 +146,7 @@ export function planFromIndex(
   }
   if (inTarget === 0) return undefined;
   const totalBytes = layers.reduce((sum, l) => sum + (l.size ?? 0), 0);
-  const unknownUploads = layers.length - inTarget;
+  const unknownUploads = layers.filter((l) => l.action === 'upload').length;
   return { layers, uploader: 'engine', config: { action: 'upload', digest: subject.configDigest, size: subject.configSize ?? 0 }, uplinkBytes: subject.configSize ?? 0, unknownUploads, totalBytes: totalBytes + (subject.configSize ?? 0) };
 }
 
