@@ -17,7 +17,9 @@ interface Rule {
 const RESUME = 'run the same command again (layers already sent are kept), or add --uploader layerlift to resume where it stopped';
 
 const rules: Rule[] = [
-  { test: /\bdenied\b|requested access to the resource is denied/i, code: 'DENIED', hint: (w) => `you may not push to ${w.registry}/${w.repository}: log in with an account that may ("docker login ${w.registry}"), or check the repository name` },
+  // `denied:` is distribution's errcode (a local "permission denied" is not a registry's refusal);
+  // a proxy's HTML 403 says only its status.
+  { test: /requested access to the resource is denied|(^|\s)denied:|\b403\b|forbidden/i, code: 'DENIED', hint: (w) => `you may not push to ${w.registry}/${w.repository}: log in with an account that may ("docker login ${w.registry}"), or check the repository name` },
   { test: /unauthorized|authentication required|invalid username\/password|unable to retrieve auth token|bad credentials/i, code: 'UNAUTHORIZED', hint: (w) => `run "docker login ${w.registry}" (the engine got the same login Layerlift uses)` },
   { test: /toomanyrequests|too many requests|\b429\b/i, code: 'TOOMANYREQUESTS', retryable: true, hint: () => 'the registry limits requests: wait a few minutes, then run the same command again' },
   { test: /\b413\b|request entity too large|too large|exceeds.*(size|limit)|size limit/i, code: 'SIZE_INVALID', hint: () => 'the registry (or a proxy in front of it) refuses blobs this large: raise its limit, or split the layer' },
