@@ -165,7 +165,7 @@ async function isAlive(pid: number): Promise<boolean> {
 /** SIGKILL right away: dockerd is already gone, so nothing here has state worth a graceful end,
  *  and a container's PID 1 ignores SIGTERM anyway. Every PID seen is remembered, because a
  *  container process stops looking like ours as soon as its shim dies and it is reparented. */
-async function killLeftovers(root: string): Promise<void> {
+export async function killLeftovers(root: string): Promise<void> {
   const known = new Set<number>();
   for (let attempt = 0; attempt < 50; attempt++) {
     for (const pid of await ourProcesses(root)) known.add(pid);
@@ -186,7 +186,7 @@ async function killLeftovers(root: string): Promise<void> {
 
 /** dockerd can leave mounts (netns files, vfs layers of running containers) under its dirs
  *  when it is killed; rm would fail on them, so detach them first. */
-async function unmountUnder(root: string): Promise<void> {
+export async function unmountUnder(root: string): Promise<void> {
   const mountinfo = await readFile('/proc/self/mountinfo', 'utf8').catch(() => '');
   const points = mountinfo
     .split('\n')
