@@ -1,4 +1,4 @@
-// Podman for real (issue 10): a private `podman system service` (test/bed/podman.ts), an image
+// Podman for real (issues 10 and 11): a private `podman system service` (test/bed/podman.ts), an image
 // built in it through the compatible API (so it carries Podman's `localhost/…` names and
 // RepoDigests), and `layerlift push|plan` against it with DOCKER_HOST=unix://SOCK, to a
 // token-auth registry on 127.0.0.1 with the login in a Docker config file. The engine uploader
@@ -94,6 +94,15 @@ describe('Podman: layerlift push and plan of a Podman-built image', () => {
     assert.equal(sha256(config), image.Id);
     assert.deepEqual((JSON.parse(config.toString()) as { rootfs: { diff_ids: string[] } }).rootfs.diff_ids, image.RootFS?.Layers);
     t.diagnostic(`push through Podman: ${seconds.toFixed(2)} s, ${pushed.blobs.length} layers (${pushed.blobs.map((b) => `${b.action} ${b.size} B`).join(', ')}), ${pushed.bytesUploaded} B uploaded`);
+  });
+
+  test('push through Layerlift\'s own uploader: Podman\'s export read, Podman\'s config pushed', async () => {
+    const target = `${registry.host}/team/own:1`;
+    const run = await runCli(['push', '--json', '--uploader', 'layerlift', 'localhost/app:1', target], await cliEnv('dev', 'cache-own'), { timeoutMs: 120_000 });
+    assert.equal(run.code, 0, `stdout: ${run.stdout}\nstderr: ${run.stderr}`);
+    assert.equal((JSON.parse(run.stdout) as { uploader: string }).uploader, 'layerlift');
+    const raw = await skopeo(['inspect', '--raw', '--tls-verify=false', '--creds', `dev:${users.dev}`, `docker://${target}`]);
+    assert.equal((JSON.parse(raw) as { config: { digest: string } }).config.digest, image.Id);
   });
 
   test('plan: Podman\'s localhost/ RepoDigest is local, not a registry on localhost:80 — under 3 s, no word about localhost', async (t) => {
