@@ -1,6 +1,7 @@
 // .dockerignore semantics: moby/patternmatcher's own test vectors (TestMatches, the
 // filepath.Match-derived matchTests, TestCompile behaviour, ignorefile's TestReadAll), Go's
-// filepath.Match table, Docker documentation examples, and the walker's directory rules.
+// filepath.Match table, Docker documentation examples, and the walker's directory rules under
+// both builders (fsutil's own walker cases: dockerignoreBuildkit.test.ts).
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {
@@ -340,8 +341,15 @@ void describe('the context walk: excluded directories', () => {
     assert.equal(m.canSkipDirectory('node_modules'), true);
   });
 
-  test('an exception that names a path under the directory re-includes it', () => {
-    const m = new IgnoreMatcher(['big', '!big/keep']);
+  test('an exception that names a path under the directory re-includes it (both builders)', () => {
+    for (const rules of ['legacy', 'buildkit'] as const) {
+      const m = new IgnoreMatcher(['big', '!big/keep'], { rules });
+      assert.equal(m.canSkipDirectory('big'), false, rules);
+      assert.equal(m.isExcluded('big/keep/deep/file'), false, rules);
+      assert.equal(m.isExcluded('big/other'), true, rules);
+      assert.equal(m.canSkipDirectory('big/other'), true, rules);
+    }
+    const m = new IgnoreMatcher(['big', '!big/keep'], { rules: 'legacy' });
     assert.equal(m.canSkipDirectory('big'), false);
     assert.equal(m.isExcluded('big/keep'), false);
     assert.equal(m.isExcluded('big/keep/deep/file'), false);
@@ -350,16 +358,37 @@ void describe('the context walk: excluded directories', () => {
     assert.equal(m.canSkipDirectory('big/kee'), true); // string prefix on whole segments: 'big/keep/' vs 'big/kee/'
   });
 
-  test('an exception that does not start with the directory cannot rescue files inside it', () => {
-    const m = new IgnoreMatcher(['big', '!**/keep.txt']);
+  test('legacy builder: an exception that does not start with the directory cannot rescue files inside it', () => {
+    const m = new IgnoreMatcher(['big', '!**/keep.txt'], { rules: 'legacy' });
+    assert.equal(m.rules, 'legacy');
     assert.equal(m.canSkipDirectory('big'), true);
-    assert.equal(m.isExcluded('big/keep.txt'), true); // Docker never looks inside big/
+    assert.equal(m.isExcluded('big/keep.txt'), true); // the legacy walker never looks inside big/
+    assert.equal(m.isExcluded('big/x/keep.txt'), true);
     assert.equal(m.match('big/keep.txt').excluded, false); // although the patterns alone say "included"
     assert.equal(m.isExcluded('other/keep.txt'), false);
+    const nm = new IgnoreMatcher(['**/node_modules', '!**/node_modules/keep'], { rules: 'legacy' });
+    assert.equal(nm.isExcluded('x/node_modules/keep'), true);
+  });
+
+  test('BuildKit (the default): a wildcard exception makes the walker enter every excluded directory', () => {
+    const m = new IgnoreMatcher(['big', '!**/keep.txt']);
+    assert.equal(m.rules, 'buildkit');
+    assert.equal(m.canSkipDirectory('big'), false);
+    assert.equal(m.isExcluded('big/keep.txt'), false);
+    assert.equal(m.isExcluded('big/x/keep.txt'), false); // fsutil walks big/ and big/x/
+    assert.equal(m.isExcluded('big/x/other.txt'), true);
+    const nm = new IgnoreMatcher(['**/node_modules', '!**/node_modules/keep']);
+    assert.equal(nm.isExcluded('x/node_modules/keep'), false);
+    assert.equal(nm.isExcluded('x/node_modules/keep/a.js'), false);
+    assert.equal(nm.isExcluded('x/node_modules/left-pad/index.js'), true);
+    // Without a wildcard in any exception, BuildKit skips like the legacy builder.
+    const plain = new IgnoreMatcher(['big', '!keep.txt']);
+    assert.equal(plain.canSkipDirectory('big'), true);
+    assert.equal(plain.isExcluded('big/keep.txt'), true);
   });
 
   test('parent results: a pattern skipped for the parent is not re-tested against it', () => {
-    const m = new IgnoreMatcher(['q', '!q/b/c', 'q/b']);
+    const m = new IgnoreMatcher(['q', '!q/b/c', 'q/b'], { rules: 'legacy' });
     assert.equal(m.isExcluded('q/b'), true);
     assert.equal(m.isExcluded('q/b/c'), false); // sent by Docker
     assert.equal(m.isExcluded('q/b/d'), true);

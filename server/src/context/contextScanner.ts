@@ -1,6 +1,7 @@
 // The build context on disk → a ContextSnapshot (server/src/analysis/copyEstimate.ts). The
-// fs adapter: walks the context as Docker does (honouring .dockerignore, never entering an
-// excluded directory Docker would not enter: node_modules, .git), keeps the result, samples
+// fs adapter: walks the context as the builder does (honouring .dockerignore under BuildKit's or
+// the legacy builder's walk rules, analysis/dockerignoreWalk.ts; never entering an excluded
+// directory the builder would not enter: node_modules, .git), keeps the result, samples
 // compressibility (./compressibility.ts), and updates one path at a time on file changes.
 //
 // Walking uses synchronous readdir/lstat in slices of ~8 ms with a yield to the event loop in
@@ -10,7 +11,7 @@ import { lstatSync, readdirSync, readFileSync, type Dirent, type Stats } from 'n
 import { join } from 'node:path';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { ContextEntry, ContextSnapshot } from '../analysis/copyEstimate';
-import { IgnoreMatcher, normalizeRelative, parseDockerignore, type IgnorePattern, type MatchState } from '../analysis/dockerignore';
+import { IgnoreMatcher, normalizeRelative, parseDockerignore, type IgnorePattern, type IgnoreRules, type MatchState } from '../analysis/dockerignore';
 import {
   EXTENSION_SAMPLE_BYTES,
   FILE_SAMPLE_BYTES,
@@ -27,6 +28,11 @@ import {
 export interface ContextScannerOptions {
   /** The ignore file, relative to the root (default `.dockerignore`). */
   ignoreFile?: string;
+  /**
+   * Whose walk rules apply (default BuildKit's): the builder the build uses, or a promise of it
+   * (the language server finds out in the background; scans wait for it).
+   */
+  ignoreRules?: IgnoreRules | Promise<IgnoreRules>;
   /** Files of at least this size get a compressibility ratio of their own (default 64 KiB). */
   largeFileBytes?: number;
   /** At most this many files sampled one by one per scan, largest first (default 256). */
@@ -81,7 +87,8 @@ const UPDATE_SAMPLES = 8;
 
 export class ContextScanner {
   readonly root: string;
-  private readonly options: Required<ContextScannerOptions>;
+  private readonly options: Required<Omit<ContextScannerOptions, 'ignoreRules'>>;
+  private readonly rules: Promise<IgnoreRules>;
   private entries = new Map<string, Entry>();
   private matcher = new IgnoreMatcher([]);
   private patterns: IgnorePattern[] = [];
@@ -95,6 +102,7 @@ export class ContextScanner {
 
   constructor(root: string, options: ContextScannerOptions = {}) {
     this.root = root;
+    this.rules = Promise.resolve(options.ignoreRules ?? 'buildkit').catch((): IgnoreRules => 'buildkit');
     this.options = {
       ignoreFile: options.ignoreFile ?? '.dockerignore',
       largeFileBytes: options.largeFileBytes ?? FILE_SAMPLE_BYTES,
@@ -145,6 +153,11 @@ export class ContextScanner {
     return this.patterns;
   }
 
+  /** Whose walk rules the last scan applied (BuildKit's or the legacy builder's). */
+  ignoreRules(): IgnoreRules {
+    return this.matcher.rules;
+  }
+
   /** The matcher in force. */
   ignoreMatcher(): IgnoreMatcher {
     return this.matcher;
@@ -165,7 +178,7 @@ export class ContextScanner {
     return join(this.root, rel);
   }
 
-  private loadIgnore(): void {
+  private loadIgnore(rules: IgnoreRules): void {
     let text = '';
     try {
       text = readFileSync(this.abs(this.options.ignoreFile), 'utf8');
@@ -173,13 +186,14 @@ export class ContextScanner {
       // no ignore file: nothing excluded
     }
     this.patterns = parseDockerignore(text);
-    this.matcher = new IgnoreMatcher(this.patterns);
+    this.matcher = new IgnoreMatcher(this.patterns, { rules });
   }
 
   private async fullScan(): Promise<void> {
+    const rules = await this.rules; // before the clock: the builder probe is not the scan's time
     const started = performance.now();
     const stats = emptyStats();
-    this.loadIgnore();
+    this.loadIgnore(rules);
     const entries = new Map<string, Entry>();
     await this.walk('', undefined, entries, stats);
     const walked = performance.now();

@@ -3,6 +3,7 @@
 // does: chooseBuilder). Output is streamed as is.
 import { execFile, spawn } from 'node:child_process';
 import type { BuilderKind } from './buildCache';
+import { builderKindFor, needsBuildxProbe } from '../analysis/builderChoice';
 
 export interface BuildRequest {
   context: string;
@@ -30,12 +31,12 @@ function hasBuildx(env: NodeJS.ProcessEnv): Promise<boolean> {
 /**
  * The builder docker would use: DOCKER_BUILDKIT=0 the legacy builder, DOCKER_BUILDKIT=1 BuildKit
  * (buildx when installed, else the CLI's own), otherwise buildx where installed, else legacy.
+ * The decision is analysis/builderChoice.ts (shared with analyze and the context scanner); this
+ * edge only asks whether buildx is installed.
  */
 export async function chooseBuilder(env: NodeJS.ProcessEnv): Promise<BuilderKind> {
-  if (env.DOCKER_BUILDKIT === '0') return 'legacy';
-  const buildx = await hasBuildx(env);
-  if (buildx) return 'buildx';
-  return env.DOCKER_BUILDKIT === '1' ? 'buildkit' : 'legacy';
+  const buildx = needsBuildxProbe(env.DOCKER_BUILDKIT) && (await hasBuildx(env));
+  return builderKindFor(env.DOCKER_BUILDKIT, buildx);
 }
 
 /** Resolves with the builder's exit code; cancelling sends it SIGINT, as Ctrl-C would. */
