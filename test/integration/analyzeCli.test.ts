@@ -1,6 +1,7 @@
 // `layerlift analyze` as a user runs it: JSON shape, the table, errors with line numbers.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startRegistry, type Registry } from '../bed/registry';
@@ -19,6 +20,7 @@ interface AnalyzeJson {
   instructions: { line: number; stage: number; instruction: string; layer: boolean; estimate: { bytes: number | null; compressedBytes: number | null; basis: string } | null }[];
   errors: { line: number; message: string }[];
   totals: { uploadBytes: number; totalBytes: number; unknownLayers: number } | null;
+  context: { path: string; builder: string; dockerignoreRules: string } | null;
 }
 
 before(async () => {
@@ -97,5 +99,37 @@ describe('layerlift analyze', () => {
     const missing = await runCli(['analyze', join(project, 'nope')]);
     assert.equal(missing.code, 2);
     assert.match(missing.stderr, /^layerlift: cannot read .*nope: ENOENT/);
+  });
+
+  test('.dockerignore under the builder docker would use: wildcard exceptions (issue 14)', async () => {
+    // big + !**/keep.txt and **/node_modules + !**/node_modules/keep: BuildKit's walker enters the
+    // excluded directories (a wildcard exception), the legacy builder's does not.
+    const dir = join(work.path, 'wildcards');
+    const files: Record<string, number> = { 'app.txt': 1_000, 'big/junk.bin': 70_000, 'big/x/keep.txt': 3_000, 'web/node_modules/keep': 5_000, 'web/node_modules/pad/index.js': 90_000 };
+    for (const [path, size] of Object.entries(files)) {
+      await mkdir(join(dir, path, '..'), { recursive: true });
+      await writeFile(join(dir, path), 'k'.repeat(size));
+    }
+    const ignore = 'big\n!**/keep.txt\n**/node_modules\n!**/node_modules/keep\nDockerfile\n.dockerignore\n';
+    await writeFile(join(dir, '.dockerignore'), ignore);
+    await writeFile(join(dir, 'Dockerfile'), 'FROM scratch\nCOPY . /ctx\n');
+    const analyze = async (env: NodeJS.ProcessEnv) => {
+      const run = await runCli(['analyze', '--offline', '--json', join(dir, 'Dockerfile')], env);
+      assert.equal(run.code, 0, run.stderr);
+      const result = JSON.parse(run.stdout) as AnalyzeJson;
+      return { context: result.context, bytes: result.instructions.find((i) => i.instruction === 'COPY')?.estimate?.bytes };
+    };
+    const legacy = await analyze({ DOCKER_BUILDKIT: '0' });
+    assert.deepEqual(legacy.context, { path: dir, builder: 'legacy', dockerignoreRules: 'legacy' });
+    assert.equal(legacy.bytes, 1_000);
+    const buildkit = await analyze({ DOCKER_BUILDKIT: '1' });
+    assert.equal(buildkit.context?.dockerignoreRules, 'buildkit');
+    assert.ok(['buildx', 'buildkit'].includes(buildkit.context?.builder ?? ''), buildkit.context?.builder);
+    assert.equal(buildkit.bytes, 1_000 + 3_000 + 5_000);
+    // Unset: BuildKit where buildx is installed, else the legacy builder (asked here as docker would be).
+    const buildx = await new Promise<boolean>((resolve) => execFile('docker', ['buildx', 'version'], (error) => resolve(!error)));
+    const chosen = await analyze({});
+    assert.equal(chosen.context?.dockerignoreRules, buildx ? 'buildkit' : 'legacy');
+    assert.equal(chosen.bytes, buildx ? 9_000 : 1_000);
   });
 });

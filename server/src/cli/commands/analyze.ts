@@ -1,5 +1,7 @@
 // `layerlift analyze DOCKERFILE`: what the editor shows, as a table or JSON — the resolved bases,
-// every layer with its estimated size, and (with --image) what a push would upload.
+// every layer with its estimated size, and (with --image) what a push would upload. The context
+// is read under the .dockerignore walk rules of the builder `docker build` would use here
+// (chooseBuilder: DOCKER_BUILDKIT, buildx), and the JSON says which.
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { formatPlatform, parsePlatform } from '../../core/platform';
@@ -10,6 +12,9 @@ import { buildDocumentView, type DocumentView, type LayerEstimate } from '../../
 import { estimateCopy } from '../../analysis/copyEstimate';
 import type { DockerfileAnalysis, Instruction, ResolvedBase } from '../../analysis/types';
 import { ContextScanner } from '../../context/contextScanner';
+import { ignoreRulesFor, type BuilderKind } from '../../analysis/builderChoice';
+import type { IgnoreRules } from '../../analysis/dockerignore';
+import { chooseBuilder } from '../../push/builder';
 import { RegistryState } from '../../remote/registryState';
 import { makeClient, parseBuildArgs, parseCommandArgs, registryFlags, registryFlagsHelp } from '../options';
 import { UsageError } from '../usageError';
@@ -19,8 +24,10 @@ export const analyzeHelp = `Usage: layerlift analyze DOCKERFILE [--context DIR] 
                         [--platform OS/ARCH] [--image REF] [--offline] [--json]
 
 Resolves every FROM as docker build would (ARGs, stages, platforms), lists the instructions
-that create layers with their estimated sizes (COPY/ADD from the build context), and with
---image shows which base layers the target registry already holds and what a push would send.
+that create layers with their estimated sizes (COPY/ADD from the build context, .dockerignore
+applied as the builder docker would use applies it: BuildKit's rules, or the legacy builder's
+with DOCKER_BUILDKIT=0 or without buildx), and with --image shows which base layers the target
+registry already holds and what a push would send.
 
 Options:
   --context DIR                    build context (default: the Dockerfile's folder)
@@ -58,8 +65,11 @@ export async function runAnalyze(args: string[], io: CommandIO): Promise<number>
   const target = values.image ? parseReference(values.image) : undefined;
   const analysis = analyzeDockerfile(text, { buildArgs, target: values.target, platform });
 
-  const scanner = new ContextScanner(resolve(values.context ?? dirname(file)));
+  const builder = await chooseBuilder(io.env);
+  const contextRoot = resolve(values.context ?? dirname(file));
+  const scanner = new ContextScanner(contextRoot, { ignoreRules: ignoreRulesFor(builder) });
   await scanner.scan();
+  const context: ContextInfo = { path: contextRoot, builder, dockerignoreRules: scanner.ignoreRules() };
   const estimate = (instruction: Instruction): LayerEstimate => {
     if (!instruction.copy || instruction.copy.from !== undefined || instruction.copy.sources.some((s) => s.startsWith('<<'))) return { bytes: null, compressedBytes: null, basis: 'unknown' };
     const e = estimateCopy(scanner.snapshot(), instruction.copy.sources, { destination: instruction.copy.destination, add: instruction.keyword === 'ADD' });
@@ -80,7 +90,7 @@ export async function runAnalyze(args: string[], io: CommandIO): Promise<number>
     view = buildDocumentView(analysis, facts, { target });
     await state.settled();
     view = buildDocumentView(analysis, facts, { target });
-    io.stdout(values.json ? JSON.stringify(analysisJson(analysis, view), null, 2) : renderAnalysis(analysis, view));
+    io.stdout(values.json ? JSON.stringify(analysisJson(analysis, view, context), null, 2) : renderAnalysis(analysis, view));
     return analysis.errors.length > 0 ? 1 : 0;
   } finally {
     await client.close();
@@ -94,7 +104,14 @@ function baseString(base: ResolvedBase | undefined): string | null {
   return formatReference(base.ref);
 }
 
-export function analysisJson(analysis: DockerfileAnalysis, view: DocumentView) {
+/** The build context as read: where, for which builder, under whose .dockerignore rules. */
+export interface ContextInfo {
+  path: string;
+  builder: BuilderKind;
+  dockerignoreRules: IgnoreRules;
+}
+
+export function analysisJson(analysis: DockerfileAnalysis, view: DocumentView, context?: ContextInfo) {
   return {
     stages: analysis.stages.map((s) => ({ index: s.index, name: s.name ?? null, line: s.line + 1, base: baseString(s.base), platform: formatPlatform(s.platform) })),
     target: analysis.targetStage,
@@ -105,6 +122,7 @@ export function analysisJson(analysis: DockerfileAnalysis, view: DocumentView) {
     }),
     bases: view.stages.filter((s) => s.base?.state === 'known').map((s) => ({ stage: s.stage.index, layers: s.base?.state === 'known' ? s.base.rows : [] })),
     totals: view.target ? view.totals : null,
+    context: context ?? null,
     errors: analysis.errors.map((e) => ({ line: e.line + 1, message: e.message })),
   };
 }
