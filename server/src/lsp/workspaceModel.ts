@@ -12,6 +12,9 @@ import { estimateFor } from './contextEstimates';
 import { engineEnvironment, imageFor, normalizeSettings, defaultSettings, type ImageSetting, type LayerliftSettings } from '../analysis/settings';
 import type { DockerfileAnalysis } from '../analysis/types';
 import { ContextScanner } from '../context/contextScanner';
+import { ignoreRulesFor } from '../analysis/builderChoice';
+import type { IgnoreRules } from '../analysis/dockerignore';
+import { chooseBuilder } from '../push/builder';
 import { RegistryState } from '../remote/registryState';
 import { EngineState } from '../remote/engineState';
 import { DockerEngineClient } from '../engine/engineClient';
@@ -74,6 +77,8 @@ export class WorkspaceModel {
   private engineKey: string;
   private readonly builtCache = new WeakMap<DockerfileAnalysis, { key: string; layers: Map<number, BuiltLayer> }>();
   private trustedNow: boolean;
+  /** Whose .dockerignore walk the builder applies (BuildKit's or the legacy builder's), asked once. */
+  private dockerignoreRules: Promise<IgnoreRules> | undefined;
 
   constructor(private readonly options: WorkspaceModelOptions) {
     this.trustedNow = options.trusted ?? true;
@@ -294,7 +299,9 @@ export class WorkspaceModel {
   private scanner(root: string): ContextScanner {
     let scanner = this.scanners.get(root);
     if (!scanner) {
-      scanner = new ContextScanner(root);
+      // The scan waits for the builder decision (DOCKER_BUILDKIT, `docker buildx version`).
+      this.dockerignoreRules ??= chooseBuilder(this.options.env ?? process.env).then(ignoreRulesFor);
+      scanner = new ContextScanner(root, { ignoreRules: this.dockerignoreRules });
       this.scanners.set(root, scanner);
       const started = Date.now();
       scanner.scan().then(
