@@ -4,7 +4,10 @@
 // files, the whole context) of compressible text and incompressible random data, built FROM
 // the busybox base by a private dockerd (legacy builder), pushed to a private registry.
 // The judge: the files each layer really holds, `docker history` sizes, the layer tars and the
-// gzip blobs the push produced.
+// gzip blobs the push produced. The .dockerignore has wildcard exceptions (issue 14): the scanner
+// under the legacy builder's rules must send exactly what the engine sent; under BuildKit's rules
+// (fsutil: a wildcard exception makes the walker enter excluded directories; proven by fsutil's
+// own cases in test/unit/dockerignoreBuildkit.test.ts) exactly the keep files more.
 import assert from 'node:assert/strict';
 import { appendFile, mkdir, rm, symlink, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -65,7 +68,10 @@ const DOCKERIGNORE = [
   '# the estimate test context',
   'big', // a big directory, never sent...
   '!big/keep', // ...except this part (the walker enters big/ because the exception starts with big/)
-  '!**/keep.me', // cannot rescue big/deep/keep.me: Docker never enters big/deep
+  '!**/keep.me', // cannot rescue big/deep/keep.me: the legacy walker never enters big/deep
+  '!**/keep.txt', // nor big/x/keep.txt (BuildKit's walker would: a wildcard exception)
+  '**/node_modules',
+  '!**/node_modules/keep', // the legacy walker never enters web/node_modules (BuildKit's would)
   '**/*.log',
   'q', // parent-results quirk: q/b/c is sent although q/b is excluded
   '!q/b/c',
@@ -110,6 +116,11 @@ async function writeContext(root: string): Promise<void> {
     'big/junk2.txt': logText(6, 2_000_000),
     'big/keep/important.txt': logText(7, 250_000),
     'big/deep/keep.me': 'not sent\n',
+    'big/x/keep.txt': 'not sent by the legacy builder, sent by BuildKit\n',
+    'keep.txt': 'sent by both\n',
+    'web/index.html': '<p>sent</p>\n',
+    'web/node_modules/keep': 'not sent by the legacy builder, sent by BuildKit\n',
+    'web/node_modules/pad/index.js': 'module.exports = 1;\n'.repeat(500),
     'q/a': 'excluded\n',
     'q/b/c': 'sent: parent-results quirk\n',
     'q/b/d': 'excluded\n',
@@ -199,7 +210,7 @@ void describe('COPY layer estimate vs a real build', () => {
       real.push({ blobBytes: layer.size, tarBytes: tarData.length, historyBytes: history[i]!, ...listed });
     }
 
-    scanner = new ContextScanner(context.path);
+    scanner = new ContextScanner(context.path, { ignoreRules: 'legacy' }); // the bed's dockerd builds with the legacy builder
     const snapshot = await scanner.scan();
     estimates = STEPS.map((step) => estimateCopy(snapshot, step.sources, { destination: step.destination }));
 
@@ -244,7 +255,11 @@ void describe('COPY layer estimate vs a real build', () => {
     // The interesting cases, spelled out.
     const ctx = real[STEPS.length - 1]!.files;
     assert.ok(ctx.has('ctx/big/keep/important.txt'), 'the ! exception re-includes big/keep');
-    assert.ok(!ctx.has('ctx/big/deep/keep.me'), '!**/keep.me cannot rescue a file in a directory Docker skips');
+    assert.ok(!ctx.has('ctx/big/deep/keep.me'), '!**/keep.me cannot rescue a file in a directory the legacy builder skips');
+    assert.ok(!ctx.has('ctx/big/x/keep.txt'), 'big + !**/keep.txt: not sent by the legacy builder');
+    assert.ok(!ctx.has('ctx/web/node_modules/keep'), '**/node_modules + !**/node_modules/keep: not sent by the legacy builder');
+    assert.ok(ctx.has('ctx/keep.txt') && ctx.has('ctx/web/index.html'));
+    assert.ok(!ctx.has('ctx/web/node_modules/pad/index.js'));
     assert.ok(!ctx.has('ctx/big/junk1.bin'));
     assert.ok(ctx.has('ctx/q/b/c'), 'parent-results quirk: q/b/c is sent');
     assert.ok(!ctx.has('ctx/q/b/d') && !ctx.has('ctx/q/a'));
@@ -252,6 +267,18 @@ void describe('COPY layer estimate vs a real build', () => {
     assert.ok(ctx.has('ctx/.dockerignore'), 'a .dockerignore that is not excluded is copied');
     assert.ok(!ctx.has('ctx/app/debug.log') && !ctx.has('ctx/top.log'), '**/*.log');
     assert.ok(!real[1]!.files.has('data/part3.bin'), 'data/*.bin does not cross directories');
+  });
+
+  void test("BuildKit's rules on the same context: exactly the files behind wildcard exceptions more", async () => {
+    const buildkit = new ContextScanner(context.path, { ignoreRules: 'buildkit' });
+    const snapshot = await buildkit.scan();
+    const files = (snap: ContextSnapshot) => [...snap].filter(([, e]) => !e.isDirectory).map(([path]) => path);
+    const legacyFiles = new Set(files(scanner.snapshot()));
+    const more = files(snapshot).filter((path) => !legacyFiles.has(path)).sort();
+    assert.deepEqual(more, ['big/deep/keep.me', 'big/x/keep.txt', 'web/node_modules/keep']);
+    assert.ok(files(scanner.snapshot()).every((path) => snapshot.has(path)), 'BuildKit sends everything the legacy builder sends here');
+    const all = estimateCopy(snapshot, ['.'], { destination: '/ctx' });
+    assert.equal(all.files, real[STEPS.length - 1]!.files.size + 3);
   });
 
   void test('uncompressed estimate within ±5% of docker history SIZE and of the layer tar', () => {
