@@ -132,6 +132,29 @@ void describe("BuildKit's context walk: fsutil's own cases, through the context 
   });
 });
 
+void describe('incremental updates under BuildKit rules end where a fresh scan does', () => {
+  void test('a keep file appears in a new directory below an excluded one (big + !**/keep.txt)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'll-fsutil-inc-'));
+    try {
+      await mkdir(join(dir, 'big'), { recursive: true });
+      await writeFile(join(dir, 'big', 'junk'), 'junk\n');
+      await writeFile(join(dir, '.dockerignore'), 'big\n!**/keep.txt\n');
+      const scanner = new ContextScanner(dir, { ignoreRules: 'buildkit' });
+      await scanner.scan();
+      assert.deepEqual(walkLines(scanner.snapshot()), []);
+      await mkdir(join(dir, 'big', 'z'), { recursive: true });
+      await writeFile(join(dir, 'big', 'z', 'keep.txt'), 'kept\n');
+      await writeFile(join(dir, 'big', 'z', 'other.txt'), 'excluded\n');
+      await scanner.fileChanged('big/z'); // only the new directory is reported
+      const fresh = await new ContextScanner(dir, { ignoreRules: 'buildkit' }).scan();
+      assert.deepEqual(walkLines(scanner.snapshot()), walkLines(fresh));
+      assert.deepEqual(walkLines(fresh), ['dir big', 'dir big/z', 'file big/z/keep.txt']);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 void describe('fsutil NewFilterFS: when excluded directories may be skipped', () => {
   void test('TestInvalidExcludePatterns: `!` alone is refused', () => {
     const [pattern] = parseDockerignore('!\n');
