@@ -32,6 +32,10 @@ const GOALS: Record<string, Goal> = {
   rebuildSecondsOverDocker: { max: 0.3 },
   rebuildPlanSeconds: { max: 0.3 },
   baseManyNamesBytesVsLimit: { max: 1.1 },
+  // Issue 10's acceptance: the multi-RepoDigest push sends ≤ 1.5 MB (its app had ~1 MB of layers
+  // of its own; this bench's app has ~4.2 MB compressed, so only baseManyNamesBytesVsLimit can
+  // be met here — both are printed).
+  baseManyNamesUplinkBytes: { max: 1.5e6 },
 };
 
 export function median(values: number[]): number {
@@ -51,10 +55,12 @@ function medians(samples: Sample[], scenario: ScenarioName, tool: string) {
     uplinkBytes: median(runs.map((s) => s.uplinkBytes)),
     uploaded: median(runs.flatMap((s) => (s.uploadedBlobBytes === undefined ? [] : [s.uploadedBlobBytes]))),
     planSeconds: median(runs.flatMap((s) => (s.planSeconds === undefined ? [] : [s.planSeconds]))),
+    outsideSeconds: median(runs.flatMap((s) => (s.outsideSeconds === undefined ? [] : [s.outsideSeconds]))),
     min: Math.min(...runs.map((s) => s.seconds)),
     max: Math.max(...runs.map((s) => s.seconds)),
     runs: runs.length,
     reused: runs.some((s) => s.reusedFrom !== undefined),
+    uploaders: [...new Set(runs.flatMap((s) => (s.uploader === undefined ? [] : [s.uploader])))],
   };
 }
 
@@ -100,10 +106,18 @@ export function ratios(samples: Sample[], facts: Facts, lsp: LspFigures | undefi
     fullPushOwnThroughputVsSkopeo: throughput('layerlift-own') / throughput('skopeo'),
     rebuildSecondsOverDocker: m('rebuildPush', 'layerlift').seconds - m('rebuildPush', 'docker').seconds,
     rebuildTimeVsDocker: m('rebuildPush', 'layerlift').seconds / m('rebuildPush', 'docker').seconds,
+    // The time layerlift adds before the engine starts pushing: its --json planSeconds (plan and
+    // registry reads, counted from the push's start) and, beside it, the wall time outside the
+    // push's own clock (process start, module load, engine inspect and image open; exit).
     rebuildPlanSeconds: m('rebuildPush', 'layerlift').planSeconds,
+    rebuildOutsidePushSeconds: m('rebuildPush', 'layerlift').outsideSeconds,
+    firstPushPlanSeconds: first.planSeconds,
+    baseUpstreamPlanSeconds: m('baseOnlyUpstream', 'layerlift').planSeconds,
+    fullPushPlanSeconds: m('fullPush', 'layerlift').planSeconds,
+    baseManyNamesPlanSeconds: m('baseManyNames', 'layerlift').planSeconds,
     rebuildOwnTimeVsDocker: m('rebuildPush', 'layerlift-own').seconds / m('rebuildPush', 'docker').seconds,
     baseManyNamesBytesVsLimit: m('baseManyNames', 'layerlift').uplinkBytes / m('baseManyNames', 'layerlift').uploaded,
-    baseManyNamesUplinkMB: m('baseManyNames', 'layerlift').uplinkBytes / 1e6,
+    baseManyNamesUplinkBytes: m('baseManyNames', 'layerlift').uplinkBytes,
   };
   if (lsp) {
     for (const [metric, value] of Object.entries(lsp.results)) {
@@ -115,15 +129,28 @@ export function ratios(samples: Sample[], facts: Facts, lsp: LspFigures | undefi
   return Object.fromEntries(Object.entries(out).filter(([, value]) => Number.isFinite(value)));
 }
 
-function verdict(name: string, value: number): string {
-  const goal = GOALS[name] ?? (name.startsWith('lsp') ? { max: 1 } : undefined);
-  if (!goal) return 'no goal';
-  const met = 'max' in goal ? value <= goal.max : value >= goal.min;
-  return `${'max' in goal ? `≤ ${goal.max}` : `≥ ${goal.min}`}  ${met ? 'met' : 'MISSED'}`;
-}
-
 const pad = (text: string, width: number) => text.padEnd(width);
 const num = (value: number, digits = 2) => (Number.isFinite(value) ? value.toFixed(digits) : '—');
+/** A ratio's value as the table shows it: byte counts in MB, seconds with their unit. */
+function shown(name: string, value: number): string {
+  if (name.endsWith('Bytes')) return `${num(value / 1e6)} MB`;
+  if (name.endsWith('Seconds') || name.endsWith('SecondsOverDocker')) return `${num(value, 3)} s`;
+  return num(value, 3);
+}
+
+function verdict(name: string, value: number): string {
+  const goal = GOALS[name] ?? (name.startsWith('lsp') ? { max: 1 } : undefined);
+  if (!goal) {
+    if (name.endsWith('PlanSeconds')) return 'reported (push start → mover began)';
+    if (name.endsWith('OutsidePushSeconds')) return 'reported (process start, inspect, exit)';
+    return 'no goal';
+  }
+  const met = 'max' in goal ? value <= goal.max : value >= goal.min;
+  // The goal as written (1.5 MB, 0.3 s, 0.95): no padding zeros.
+  const bound = 'max' in goal ? goal.max : goal.min;
+  const written = name.endsWith('Bytes') ? `${bound / 1e6} MB` : name.endsWith('Seconds') || name.endsWith('SecondsOverDocker') ? `${bound} s` : String(bound);
+  return `${'max' in goal ? '≤' : '≥'} ${written}  ${met ? 'met' : 'MISSED'}`;
+}
 
 export function renderTable(samples: Sample[], facts: Facts, lsp: LspFigures | undefined, header: string[]): string {
   const lines = [...header, ''];
@@ -133,7 +160,9 @@ export function renderTable(samples: Sample[], facts: Facts, lsp: LspFigures | u
       const m = medians(samples, scenario, tool);
       if (m.runs === 0) continue;
       const mbps = scenario === 'fullPush' ? num(facts.fullImageBytes / 1e6 / m.seconds, 1) : '';
-      const note = m.reused ? 'reused from firstPush' : `${m.runs}${Number.isFinite(m.planSeconds) ? `   (mover began at ${num(m.planSeconds)} s)` : ''}`;
+      const moved = m.uploaders.length > 0 ? `${m.uploaders.join('+')} uploader, ` : '';
+      const outside = Number.isFinite(m.outsideSeconds) ? `, ${num(m.outsideSeconds)} s outside the push` : '';
+      const note = m.reused ? 'reused from firstPush' : `${m.runs}${Number.isFinite(m.planSeconds) ? `   (${moved}mover began ${num(m.planSeconds)} s into the push${outside})` : ''}`;
       lines.push(`${pad(scenario, 18)}${pad(tool, 15)}${num(m.uplinkBytes / 1e6).padStart(11)}${num(m.seconds).padStart(10)}${`  (${num(m.min)}–${num(m.max)})`.padEnd(18)}${mbps.padStart(8)}  ${note}`);
     }
     if (LIMITED.includes(scenario)) {
@@ -141,8 +170,8 @@ export function renderTable(samples: Sample[], facts: Facts, lsp: LspFigures | u
       if (Number.isFinite(unique)) lines.push(`${pad(scenario, 18)}${pad('limit', 15)}${num(unique / 1e6).padStart(11)}${num(unique / facts.uplinkBytesPerSecond).padStart(10)}  unique compressed bytes ÷ bandwidth`);
     }
   }
-  lines.push('', `${pad('ratio', 34)}${'value'.padStart(8)}  goal`);
-  for (const [name, value] of Object.entries(ratios(samples, facts, lsp))) lines.push(`${pad(name, 34)}${num(value, 3).padStart(8)}  ${verdict(name, value)}`);
+  lines.push('', `${pad('ratio', 34)}${'value'.padStart(10)}  goal`);
+  for (const [name, value] of Object.entries(ratios(samples, facts, lsp))) lines.push(`${pad(name, 34)}${shown(name, value).padStart(10)}  ${verdict(name, value)}`);
   if (lsp) {
     lines.push('', 'language server (scripts/bench-lsp.ts)');
     for (const [metric, value] of Object.entries(lsp.results)) lines.push(`  ${pad(metric, 24)}${num(value).padStart(9)}   goal ≤ ${lsp.goals[metric] ?? '—'}`);

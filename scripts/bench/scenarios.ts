@@ -1,7 +1,7 @@
 // The push scenarios. Each repetition gets a fresh site (registry + uplink) and runs every tool
 // in a rotated order, each into a repository of its own; see BENCHMARKS.md for why that is fair.
 import { cliPath } from '../../test/integration/runCli';
-import { docker } from '../../test/bed/dockerEngine';
+import { docker, inspectImage } from '../../test/bed/dockerEngine';
 import { seedImage } from '../../test/bed/fixtures';
 import { startRegistry } from '../../test/bed/registry';
 import { PASSWORD, startSite, USER, type Bed, type LinkShape, type Site } from './bed';
@@ -21,6 +21,10 @@ export interface Sample {
   uploadedBlobBytes?: number;
   /** layerlift: seconds before the mover began (process start, inspect, plan, registry reads). */
   planSeconds?: number;
+  /** layerlift: wall seconds outside its push's own clock (process start, inspect, exit). */
+  outsideSeconds?: number;
+  /** layerlift: the uploader its report named (auto should say engine, layerlift-own layerlift). */
+  uploader?: string;
   /** Copied from another scenario's run instead of measured again (--quick). */
   reusedFrom?: ScenarioName;
 }
@@ -45,7 +49,8 @@ async function withSite<T>(ctx: RunContext, link: LinkShape, body: (site: Site) 
 }
 
 function logSample(ctx: RunContext, sample: Sample): void {
-  const plan = sample.planSeconds === undefined ? '' : ` (mover began at ${sample.planSeconds.toFixed(2)} s)`;
+  const outside = sample.outsideSeconds === undefined ? '' : `, ${sample.outsideSeconds.toFixed(2)} s outside the push`;
+  const plan = sample.planSeconds === undefined ? '' : ` (${sample.uploader ?? '?'} uploader, mover began ${sample.planSeconds.toFixed(2)} s into the push${outside})`;
   ctx.log(`  ${sample.scenario} #${sample.repetition + 1} ${sample.tool}: ${sample.seconds.toFixed(2)} s, ${(sample.uplinkBytes / 1e6).toFixed(2)} MB up${plan}`);
 }
 
@@ -158,36 +163,79 @@ export async function rebuildPush(ctx: RunContext): Promise<Sample[]> {
 }
 
 /**
- * The base known to the engine under several names: pulled from the site's registry path and
- * from a second registry that is gone by the time of the push (the same image id, two
- * RepoDigests). layerlift is given no Dockerfile: it must find the base among the engine's names,
- * skip the dead one quickly and mount from the live one. docker and skopeo do as in firstPush
- * (--quick reuses those runs).
+ * The base known to the engine under several names and no other: pulled from the site's registry
+ * (directly, library/base) and from a second registry that is stopped before the push — the same
+ * image id, two RepoDigests, one of them dead. The upstream name the images were built from is
+ * taken off for the scenario, so the site's name is the only live one. layerlift is given no
+ * Dockerfile: it must find the base among the engine's names, skip the dead one quickly and mount
+ * from library/base in the target registry, sending ≈ only the app's layers. docker and skopeo do
+ * as in firstPush (--quick reuses those runs). The names are put back as they were afterwards.
  */
 export async function baseManyNames(ctx: RunContext, first: Sample[]): Promise<Sample[]> {
   const samples: Sample[] = [];
+  const engine = ctx.bed.engine;
+  const upstreamName = ctx.images.base.ref;
   for (let rep = 0; rep < ctx.reps; rep++) {
     await withSite(ctx, ctx.link, async (site) => {
       await mirrorBase(ctx.images.base, site.registry.host, { username: USER, password: PASSWORD });
+      const siteName = `${site.registry.host}/library/base:1`;
       const gone = await startRegistry({ auth: 'none' });
+      const goneName = `${gone.host}/library/base:1`;
       try {
-        await seedImage(ctx.images.base.fixture.layoutDir, '1', gone.host, 'library/base');
-        await docker(ctx.bed.engine, ['pull', `${gone.host}/library/base:1`]);
-      } finally {
-        await gone.stop();
-      }
-      for (const tool of rotation(rep)) {
-        if (ctx.quick && !looksForBase(tool)) {
-          const reused = first.find((s) => s.tool === tool && s.repetition === rep);
-          if (reused) samples.push({ ...reused, scenario: 'baseManyNames', reusedFrom: 'firstPush' });
-          continue;
+        try {
+          await seedImage(ctx.images.base.fixture.layoutDir, '1', gone.host, 'library/base');
+          await docker(engine, ['pull', siteName]);
+          await docker(engine, ['pull', goneName]);
+        } finally {
+          await gone.stop();
         }
-        const measure = await measured(ctx, site, tool, { image: ctx.images.app.tag, repository: `names/${tool}`, tag: '1', cacheName: `names-${rep}` });
-        const sample: Sample = { scenario: 'baseManyNames', tool, repetition: rep, ...measure };
-        logSample(ctx, sample);
-        samples.push(sample);
+        await onlyNames(ctx, [siteName, goneName]);
+        for (const tool of rotation(rep)) {
+          if (ctx.quick && !looksForBase(tool)) {
+            const reused = first.find((s) => s.tool === tool && s.repetition === rep);
+            if (reused) samples.push({ ...reused, scenario: 'baseManyNames', reusedFrom: 'firstPush' });
+            continue;
+          }
+          const measure = await measured(ctx, site, tool, { image: ctx.images.app.tag, repository: `names/${tool}`, tag: '1', cacheName: `names-${rep}` });
+          const sample: Sample = { scenario: 'baseManyNames', tool, repetition: rep, ...measure };
+          logSample(ctx, sample);
+          samples.push(sample);
+        }
+      } finally {
+        // The upstream name back first (the image always keeps a name), then this repetition's two
+        // off, so that no repetition finds the dead names of an earlier one.
+        await docker(engine, ['pull', upstreamName]);
+        for (const name of [siteName, goneName]) await docker(engine, ['rmi', name]).catch(() => undefined);
+        await onlyNames(ctx, [upstreamName]).catch((error: unknown) => ctx.log(`  baseManyNames: names not restored: ${String(error)}`));
       }
     });
   }
   return samples;
+}
+
+/** `docker image inspect`'s RepoTags and RepoDigests. */
+async function namesOf(ctx: RunContext, ref: string): Promise<{ tags: string[]; digests: string[] }> {
+  const image = await inspectImage(ctx.bed.engine, ref);
+  const list = (value: unknown) => (Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : []);
+  return { tags: list(image.RepoTags), digests: list(image.RepoDigests) };
+}
+
+/**
+ * Leaves the base with exactly the names of `keep` (tags and their RepoDigests): every other tag
+ * and digest reference of the base is removed (an untag: the image and the app built on it stay).
+ * Fails when a name in `keep` has no RepoDigest, so the scenario never runs on other names.
+ */
+async function onlyNames(ctx: RunContext, keep: string[]): Promise<void> {
+  const repoOf = (name: string) => name.replace(/[:@][^/]*$/, '');
+  const keptRepos = new Set(keep.map(repoOf));
+  const first = keep[0] as string;
+  const before = await namesOf(ctx, first);
+  for (const name of [...before.tags, ...before.digests]) {
+    if (!keptRepos.has(repoOf(name))) await docker(ctx.bed.engine, ['rmi', name]).catch(() => undefined);
+  }
+  const after = await namesOf(ctx, first);
+  const missing = [...keptRepos].filter((repo) => !after.digests.some((d) => repoOf(d) === repo));
+  const extra = after.digests.filter((d) => !keptRepos.has(repoOf(d)));
+  if (missing.length > 0 || extra.length > 0) throw new Error(`the base's RepoDigests are ${after.digests.join(', ') || 'none'}, expected one each for ${[...keptRepos].join(', ')}`);
+  ctx.log(`  base known as ${after.digests.join(', ')}`);
 }

@@ -33,6 +33,14 @@ export interface PushMeasure {
   uploadedBlobBytes?: number;
   /** layerlift only: seconds from its start until the mover began (its --json planSeconds). */
   planSeconds?: number;
+  /**
+   * layerlift only: wall seconds outside its push's own clock (the --json seconds, which start
+   * with the push, as planSeconds does): process start, module load, the engine inspect and
+   * image open before it, the exit after it.
+   */
+  outsideSeconds?: number;
+  /** layerlift only: the uploader that moved the push (its --json uploader: engine or layerlift). */
+  uploader?: string;
 }
 
 /**
@@ -66,6 +74,8 @@ export async function push(tool: Tool, bed: Bed, site: Site, request: PushReques
   const started = performance.now();
   let uploadedBlobBytes: number | undefined;
   let planSeconds: number | undefined;
+  let uploader: string | undefined;
+  let pushSeconds: number | undefined;
   try {
     if (tool === 'docker') {
       await docker(bed.engine, ['push', target]);
@@ -75,13 +85,15 @@ export async function push(tool: Tool, bed: Bed, site: Site, request: PushReques
         `docker-daemon:${request.image}`, `docker://${target}`,
       ]);
     } else {
-      const uploader = tool === 'layerlift-own' ? ['--uploader', 'layerlift'] : [];
+      const choice = tool === 'layerlift-own' ? ['--uploader', 'layerlift'] : [];
       // Each layerlift tool keeps an index (cache) of its own: neither learns from the other.
-      const run = await runCli(['push', '--json', ...uploader, ...(request.layerliftArgs ?? []), request.image, target], cliEnv(bed, `${request.cacheName}-${tool}`), { timeoutMs: 900_000 });
+      const run = await runCli(['push', '--json', ...choice, ...(request.layerliftArgs ?? []), request.image, target], cliEnv(bed, `${request.cacheName}-${tool}`), { timeoutMs: 900_000 });
       if (run.code !== 0) throw new Error(run.stderr.trim() || `exit code ${run.code}`);
-      const report = JSON.parse(run.stdout) as { blobs: { size: number; action: string }[]; planSeconds?: number };
+      const report = JSON.parse(run.stdout) as { blobs: { size: number; action: string }[]; planSeconds?: number; uploader?: string; seconds?: number };
       uploadedBlobBytes = report.blobs.filter((b) => b.action === 'upload').reduce((sum, b) => sum + b.size, 0);
       planSeconds = report.planSeconds;
+      uploader = report.uploader;
+      pushSeconds = report.seconds;
     }
   } catch (error) {
     throw oneLine(tool, error);
@@ -89,5 +101,6 @@ export async function push(tool: Tool, bed: Bed, site: Site, request: PushReques
   const seconds = (performance.now() - started) / 1000;
   const uplinkBytes = site.uplink.stats().upstreamBytes;
   if (tool === 'docker') await docker(bed.engine, ['rmi', target]); // untag only: the image stays
-  return { seconds, uplinkBytes, uploadedBlobBytes, planSeconds };
+  const outsideSeconds = pushSeconds === undefined ? undefined : seconds - pushSeconds;
+  return { seconds, uplinkBytes, uploadedBlobBytes, planSeconds, outsideSeconds, uploader };
 }
