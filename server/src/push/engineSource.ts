@@ -5,11 +5,97 @@
 //   readLayers: a second export, read until the last wanted layer has gone by (pass 2), and only
 //         when some layer is wanted at all.
 // Both exports are pinned to the image id, so a tag moved meanwhile cannot mix two images.
+// That is openEngineImage (layer insight, tests). A push opens the image with openEngineExport:
+// one export, requested at once and read once (engineExportReader.ts), its config arriving on
+// the way (ConfigInStream).
 import { describeHost } from '../engine/dockerHost';
-import type { DockerEngineClient } from '../engine/engineClient';
+import type { DockerEngineClient, EngineImage } from '../engine/engineClient';
+import { EngineExportReader, NotImageStoreExport } from './engineExportReader';
 import { wantedInOrder, closedError, type LocalImage } from './localImage';
+import type { OnLayer } from './layerStreams';
 import { ImageSourceError, shortId } from './sourceErrors';
-import { readArchiveLayers, scanArchive, type OpenArchive } from './streamedArchive';
+import { readArchiveLayers, scanArchive, type OpenArchive, type ScannedArchive } from './streamedArchive';
+
+/**
+ * A LocalImage whose config is read from the same stream as its layers: `config` is valid once
+ * configArrived() has resolved. The stream waits at its first layer until readLayers (or
+ * skipLayers) says which layers are wanted, so a caller tells that BEFORE awaiting the config.
+ */
+export interface ConfigInStream {
+  configArrived(): Promise<void>;
+  skipLayers(): void;
+}
+
+export function configInStream(image: LocalImage): ConfigInStream | undefined {
+  const candidate = image as Partial<ConfigInStream>;
+  return typeof candidate.configArrived === 'function' && typeof candidate.skipLayers === 'function' ? (candidate as ConfigInStream) : undefined;
+}
+
+/**
+ * An inspected engine image for a push: the export is requested now (the engine prepares it
+ * while the registry is asked) and read once. `configDigest` is the image id until the config
+ * arrives (Docker's image store: the same); a containerd-store export (the id names a manifest)
+ * is read in two passes instead, as openEngineImage does.
+ */
+export function openEngineExport(image: EngineImage, engine: DockerEngineClient, options: { description: string; spoolDirectory: string }): LocalImage & ConfigInStream {
+  const { description } = options;
+  const diffIds = image.rootfs.diffIds;
+  const platform = { os: image.os, architecture: image.architecture, ...(image.variant !== undefined ? { variant: image.variant } : {}) };
+  const open: OpenArchive = (signal) => engine.saveImage(image.id, signal ? { signal } : {});
+  const reader = new EngineExportReader({ open, source: description, imageId: image.id, diffIds, spoolDirectory: options.spoolDirectory });
+  let config: { bytes: Buffer; digest: string } | undefined;
+  let twoPass: Promise<ScannedArchive> | undefined;
+  const scan = () => (twoPass ??= scanArchive(open, description, { imageId: image.id, platform }));
+  let closed = false;
+  const arrived = reader.config.then(
+    (c) => {
+      config = c;
+    },
+    async (error: unknown) => {
+      if (!(error instanceof NotImageStoreExport)) throw error;
+      const scanned = await scan();
+      config = { bytes: scanned.config, digest: scanned.configDigest };
+    },
+  );
+  arrived.catch(() => undefined);
+  const delivered = new Set<string>();
+  return {
+    description,
+    get config(): Buffer {
+      if (!config) throw new Error(`internal error: the config of ${description} was used before it arrived`);
+      return config.bytes;
+    },
+    get configDigest(): string {
+      return config?.digest ?? image.id;
+    },
+    layers: diffIds.map((diffId) => ({ diffId })),
+    repoDigests: image.repoDigests,
+    platform,
+    configArrived: () => arrived,
+    skipLayers: () => reader.skipLayers(),
+    async readLayers(wanted, onLayer, signal) {
+      if (closed) throw closedError(description);
+      const list = wantedInOrder(diffIds, wanted, description);
+      const tracked: OnLayer = async (diffId, tar) => {
+        delivered.add(diffId);
+        await onLayer(diffId, tar);
+      };
+      try {
+        await reader.readLayers(list, tracked, signal);
+      } catch (error) {
+        if (!(error instanceof NotImageStoreExport)) throw error;
+        const scanned = await scan();
+        const rest = list.filter((diffId) => !delivered.has(diffId));
+        if (rest.length > 0) await readArchiveLayers(open, description, scanned.layerPaths, rest, onLayer, signal);
+      }
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await reader.close();
+    },
+  };
+}
 
 export async function openEngineImage(ref: string, engine: DockerEngineClient, ownsEngine: boolean): Promise<LocalImage> {
   const source = `engine image ${ref}`;

@@ -13,6 +13,7 @@ import { isRegistryError } from '../registry/errors';
 import type { RegistryClient, UploadSession } from '../registry/registryClient';
 import { UploadSessions, type HeldSession } from './uploadSessions';
 import type { LocalImage } from './imageSource';
+import { configInStream } from './engineSource';
 import type { LayerCompressor, CompressedLayer } from './compressLayer';
 import type { PushPlan } from './plan';
 import type { MovedImage, MoveRequest, Mover, SentBlob } from './mover';
@@ -31,14 +32,24 @@ export class OwnUploader implements Mover {
     const { client } = this.deps;
     const { plan, target, signal } = request;
     const targetRepo = { registry: target.registry, repository: target.repository };
-    // The config is small: it goes in its own lane beside the layers, not behind them.
-    const config = image.config;
-    const configSent =
-      plan.config.action === 'upload'
-        ? uploadBlob(client, targetRepo, { digest: image.configDigest, size: config.length, description: image.description, open: (offset) => Promise.resolve(Readable.from([config.subarray(offset)])) }, { signal })
-        : Promise.resolve(undefined);
+    // An engine export read once brings the config on the way (engineSource.ts): it arrives once
+    // the stream has passed it, which it does only after readLayers/skipLayers said what is wanted.
+    const inStream = configInStream(image);
+    // The config is small: it goes in its own lane beside the layers, not behind them. The plan
+    // named the image id as the config; should the config turn out to be another blob (a
+    // containerd-store export), it is uploaded whatever the plan said.
+    const configSent = (inStream?.configArrived() ?? Promise.resolve()).then(() => {
+      const config = image.config;
+      if (plan.config.action !== 'upload' && plan.config.digest === image.configDigest) return undefined;
+      return uploadBlob(client, targetRepo, { digest: image.configDigest, size: config.length, description: image.description, open: (offset) => Promise.resolve(Readable.from([config.subarray(offset)])) }, { signal });
+    });
     configSent.catch(() => undefined); // awaited below; this only keeps an early failure from going unhandled
-    const blobs = await sendBlobs(image, plan, request, this.deps);
+    let blobs: SentBlob[];
+    try {
+      blobs = await sendBlobs(image, plan, request, this.deps);
+    } finally {
+      inStream?.skipLayers(); // nothing (more) wanted: the stream goes on to the config only
+    }
     const configResult = await configSent;
     // The manifest last: the tag moves only when every blob is in.
     const manifest = buildManifest(image, blobs);

@@ -10,7 +10,8 @@ import { RegistryClient } from '../registry/registryClient';
 import type { CredentialSource } from '../registry/credentials';
 import { DockerEngineClient, type ResolvedHost } from '../engine/engineClient';
 import { describeHost } from '../engine/dockerHost';
-import { openLocalImage } from './imageSource';
+import { openLocalImage, type LocalImage } from './imageSource';
+import { openEngineExport } from './engineSource';
 import { ImageSourceError, shortId } from './sourceErrors';
 import { LayerCompressor } from './compressLayer';
 import { LayerIndex } from './layerIndex';
@@ -78,16 +79,24 @@ export async function runPushSession(request: PushSessionRequest, deps: PushSess
       subject = { description: `engine image ${ref} (${shortId(inspected.id)})`, configDigest: inspected.id, layers: inspected.rootfs.diffIds.map((diffId) => ({ diffId })), repoDigests: inspected.repoDigests, platform };
       mover = new EngineUploader({ id: inspected.id, repoTags: inspected.repoTags, diffIds: inspected.rootfs.diffIds }, { engine, client: deps.client, credentials: deps.credentials, insecure: (registry) => isLoopbackRegistry(registry) || deps.insecureRegistries.includes(registry) });
     } else {
-      // Pinned to the inspected id, so a tag moved meanwhile cannot mix two images.
-      const image = await openLocalImage(inspected ? inspected.id : request.image, { env: deps.env, engine });
-      closers.push(() => image.close());
-      if (inspected) image.description = `engine image ${ref} (${shortId(inspected.id)})`;
       // A directory of this push's own: a concurrent push of the same layer never removes our file.
       const scratch = await mkdtemp(join(cacheDirectory(cacheEnv, 'layers'), 'push-'));
       closers.push(() => rm(scratch, { recursive: true, force: true }));
+      let image: LocalImage;
+      if (engine && inspected) {
+        // The export is requested now and read once, while the registry is asked for the plan
+        // (engineSource.ts); pinned to the inspected id, so a tag moved meanwhile cannot mix two
+        // images. The plan needs only what the inspect said.
+        const description = `engine image ${ref} (${shortId(inspected.id)})`;
+        image = openEngineExport(inspected, engine, { description, spoolDirectory: scratch });
+        subject = { description, configDigest: inspected.id, layers: image.layers, repoDigests: image.repoDigests, platform: image.platform };
+      } else {
+        image = await openLocalImage(request.image, { env: deps.env });
+        subject = { ...image, configSize: image.config.length };
+      }
+      closers.push(() => image.close());
       const compressor = new LayerCompressor({ directory: scratch, level: request.compressionLevel, compression: request.compression ?? 'gzip' });
       closers.push(() => compressor.close());
-      subject = { ...image, configSize: image.config.length };
       mover = new OwnUploader(image, { client: deps.client, compressor });
     }
     const base = request.base ?? (engine && inspected ? { find: () => findEngineBaseCandidates(engine, inspected.rootfs.diffIds, inspected.id, request.signal) } : undefined);
