@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import * as tar from 'tar-stream';
-import { EngineExportReader, NotImageStoreExport } from '../../server/src/push/engineExportReader';
+import { EngineExportReader, UnknownExportLayout } from '../../server/src/push/engineExportReader';
 import { ImageSourceError } from '../../server/src/push/sourceErrors';
 import { chainIds, createV1Id, EMPTY_CONTAINER_CONFIG, predictV1Ids } from '../../server/src/push/v1LayerIds';
 
@@ -213,7 +213,7 @@ void describe('engine export read once', () => {
       assert.ok(counter.bytes <= archive.length - after + 128 * 1024, `stopped after the last wanted entry: read ${counter.bytes} of ${archive.length}, ${after} bytes come after it`);
     }));
 
-  void test('containerd image store (the id names a manifest): NotImageStoreExport, for the two-pass reader', () =>
+  void test('containerd image store (the id names a manifest): UnknownExportLayout, for the two-pass reader', () =>
     withSpool(async (spool) => {
       const { diffIds, config } = imageOf(layers.slice(0, 1));
       const manifest = Buffer.from(JSON.stringify({ schemaVersion: 2, config: { digest: `sha256:${sha(config)}`, size: config.length }, layers: [] }));
@@ -226,18 +226,17 @@ void describe('engine export read once', () => {
       const reading = reader.readLayers(diffIds, async (_d, s) => {
         for await (const chunk of s) void chunk;
       });
-      await assert.rejects(reader.config, NotImageStoreExport);
-      await assert.rejects(reading, NotImageStoreExport);
+      await assert.rejects(reader.config, UnknownExportLayout);
+      await assert.rejects(reading, UnknownExportLayout);
       await reader.close();
     }));
 
-  void test('a layer the export lacks: LAYER_MISSING, one line', () =>
+  void test('a layer under no name the reader knows: UnknownExportLayout', () =>
     withSpool(async (spool) => {
       const exp = await legacyExport(layers.slice(0, 2));
       const other = imageOf([...layers.slice(0, 1), layerBytes(9, 10)]);
-      // The export of another image with the same config id is impossible; here the wanted layer is simply absent.
       const reader = new EngineExportReader({ open: opener(exp.archive).open, source: 'test image', imageId: exp.id, diffIds: exp.diffIds, spoolDirectory: spool });
-      await assert.rejects(reader.readLayers([other.diffIds[1] ?? ''], () => Promise.resolve()), (error: unknown) => error instanceof ImageSourceError && error.code === 'LAYER_MISSING');
+      await assert.rejects(reader.readLayers([other.diffIds[1] ?? ''], () => Promise.resolve()), UnknownExportLayout, 'for the two-pass reader, which says what is missing');
       await reader.close();
     }));
 });

@@ -13,8 +13,11 @@
 //     (tar order: VERSION, json, layer.tar). A layer.tar still unknown while wanted layers are
 //     outstanding is spooled to `spoolDirectory` while hashed, and delivered when its sha256 is
 //     one of them. Whatever names a layer, deliverLayer checks its diff_id: never a wrong layer.
+//   - Podman (containers/image): `<diff_id hex>.tar`, beside legacy directories whose layer.tar
+//     is a symlink to it; the config is `<image id>.json`.
 //   - containerd image store: the image id names a manifest or index, not a config: this reader
-//     says so (NotImageStoreExport) and engineSource.ts reads the export in two passes instead.
+//     says so (UnknownExportLayout) and engineSource.ts reads the export in two passes instead;
+//     so does a layout it does not know (no config or a wanted layer under any name it expects).
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
@@ -40,9 +43,11 @@ export interface EngineExportOptions {
   spoolDirectory: string;
 }
 
-/** The image id names a manifest or index (containerd image store): read the export otherwise. */
-export class NotImageStoreExport extends Error {
-  readonly code = 'NOT_IMAGE_STORE_EXPORT';
+/** The export is not laid out as this reader expects — the image id names a manifest or index
+ *  (containerd image store), or the config or a wanted layer was under no name it knows: read it
+ *  the slow way (two passes, manifest.json), which also says what is really missing. */
+export class UnknownExportLayout extends Error {
+  readonly code = 'UNKNOWN_EXPORT_LAYOUT';
 }
 
 interface Deferred<T> {
@@ -103,7 +108,12 @@ export class EngineExportReader {
     this.hex = imageId.slice(imageId.indexOf(':') + 1);
     this.chains = chainIds(diffIds);
     predictV1Ids(diffIds).forEach((v1Id, i) => this.paths.set(`${v1Id}/layer.tar`, diffIds[i] ?? ''));
-    for (const diffId of diffIds) this.paths.set(`blobs/${diffId.replace(':', '/')}`, diffId);
+    for (const diffId of diffIds) {
+      this.paths.set(`blobs/${diffId.replace(':', '/')}`, diffId);
+      // Podman (containers/image docker/internal/tarfile/writer.go physicalLayerPath): `<diff_id hex>.tar`,
+      // its `<v1 id>/layer.tar` only symlinks to it.
+      this.paths.set(`${diffId.slice(diffId.indexOf(':') + 1)}.tar`, diffId);
+    }
     this.running = this.run();
     this.running.catch(() => undefined);
   }
@@ -164,18 +174,10 @@ export class EngineExportReader {
           throw error;
         }
       }
-      if (!this.configArrival.settled) {
-        throw new ImageSourceError('SOURCE_INVALID', `${this.options.source}: the export holds no config for image ${this.options.imageId} — retry; the image may have been removed`, this.options.source);
-      }
+      if (!this.configArrival.settled) throw new UnknownExportLayout(`${this.options.source}: no config named ${this.options.imageId} in the export`);
       await this.declared.promise;
       const wanted = this.wanted;
-      if (wanted && wanted.remaining.size > 0) {
-        throw new ImageSourceError(
-          'LAYER_MISSING',
-          `${this.options.source}: layer ${[...wanted.remaining].join(', ')} is not in the engine's export — the image changed meanwhile; push again`,
-          this.options.source,
-        );
-      }
+      if (wanted && wanted.remaining.size > 0) throw new UnknownExportLayout(`${this.options.source}: layers under names not known: ${[...wanted.remaining].join(', ')}`);
     } catch (error) {
       const failure = this.aborter.signal.aborted && !(error instanceof ImageSourceError || error instanceof EngineError) ? this.aborted() : error;
       this.failure = failure;
@@ -238,7 +240,7 @@ export class EngineExportReader {
       json = undefined;
     }
     if (json !== undefined && json !== null && json.rootfs === undefined && (Array.isArray(json.manifests) || Array.isArray(json.layers))) {
-      throw new NotImageStoreExport(`${source}: the image id names a manifest (containerd image store)`);
+      throw new UnknownExportLayout(`${source}: the image id names a manifest (containerd image store)`);
     }
     const facts = parseImageConfig(bytes, source);
     if (facts.diffIds.length !== diffIds.length || facts.diffIds.some((d, i) => d !== diffIds[i])) {

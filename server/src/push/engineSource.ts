@@ -10,7 +10,7 @@
 // the way (ConfigInStream).
 import { describeHost } from '../engine/dockerHost';
 import type { DockerEngineClient, EngineImage } from '../engine/engineClient';
-import { EngineExportReader, NotImageStoreExport } from './engineExportReader';
+import { EngineExportReader, UnknownExportLayout } from './engineExportReader';
 import { wantedInOrder, closedError, type LocalImage } from './localImage';
 import type { OnLayer } from './layerStreams';
 import { ImageSourceError, shortId } from './sourceErrors';
@@ -34,30 +34,42 @@ export function configInStream(image: LocalImage): ConfigInStream | undefined {
 /**
  * An inspected engine image for a push: the export is requested now (the engine prepares it
  * while the registry is asked) and read once. `configDigest` is the image id until the config
- * arrives (Docker's image store: the same); a containerd-store export (the id names a manifest)
- * is read in two passes instead, as openEngineImage does.
+ * arrives (Docker's image store: the same); an export the one-pass reader cannot lay out (a
+ * containerd-store export, whose id names a manifest; an unknown engine) is read in two passes
+ * instead, as openEngineImage does — only the layers not yet delivered.
  */
-export function openEngineExport(image: EngineImage, engine: DockerEngineClient, options: { description: string; spoolDirectory: string }): LocalImage & ConfigInStream {
+export function openEngineExport(
+  image: EngineImage,
+  engine: DockerEngineClient,
+  options: { description: string; spoolDirectory: string; /** false: request the export only when first used (a plan never is). */ startNow?: boolean },
+): LocalImage & ConfigInStream {
   const { description } = options;
   const diffIds = image.rootfs.diffIds;
   const platform = { os: image.os, architecture: image.architecture, ...(image.variant !== undefined ? { variant: image.variant } : {}) };
   const open: OpenArchive = (signal) => engine.saveImage(image.id, signal ? { signal } : {});
-  const reader = new EngineExportReader({ open, source: description, imageId: image.id, diffIds, spoolDirectory: options.spoolDirectory });
   let config: { bytes: Buffer; digest: string } | undefined;
   let twoPass: Promise<ScannedArchive> | undefined;
   const scan = () => (twoPass ??= scanArchive(open, description, { imageId: image.id, platform }));
   let closed = false;
-  const arrived = reader.config.then(
-    (c) => {
-      config = c;
-    },
-    async (error: unknown) => {
-      if (!(error instanceof NotImageStoreExport)) throw error;
-      const scanned = await scan();
-      config = { bytes: scanned.config, digest: scanned.configDigest };
-    },
-  );
-  arrived.catch(() => undefined);
+  let started: { reader: EngineExportReader; arrived: Promise<void> } | undefined;
+  const start = () => {
+    if (started) return started;
+    const reader = new EngineExportReader({ open, source: description, imageId: image.id, diffIds, spoolDirectory: options.spoolDirectory });
+    const arrived = reader.config.then(
+      (c) => {
+        config = c;
+      },
+      async (error: unknown) => {
+        if (!(error instanceof UnknownExportLayout)) throw error;
+        const scanned = await scan();
+        config = { bytes: scanned.config, digest: scanned.configDigest };
+      },
+    );
+    arrived.catch(() => undefined);
+    started = { reader, arrived };
+    return started;
+  };
+  if (options.startNow !== false) start();
   const delivered = new Set<string>();
   return {
     description,
@@ -71,8 +83,8 @@ export function openEngineExport(image: EngineImage, engine: DockerEngineClient,
     layers: diffIds.map((diffId) => ({ diffId })),
     repoDigests: image.repoDigests,
     platform,
-    configArrived: () => arrived,
-    skipLayers: () => reader.skipLayers(),
+    configArrived: () => start().arrived,
+    skipLayers: () => start().reader.skipLayers(),
     async readLayers(wanted, onLayer, signal) {
       if (closed) throw closedError(description);
       const list = wantedInOrder(diffIds, wanted, description);
@@ -81,9 +93,9 @@ export function openEngineExport(image: EngineImage, engine: DockerEngineClient,
         await onLayer(diffId, tar);
       };
       try {
-        await reader.readLayers(list, tracked, signal);
+        await start().reader.readLayers(list, tracked, signal);
       } catch (error) {
-        if (!(error instanceof NotImageStoreExport)) throw error;
+        if (!(error instanceof UnknownExportLayout)) throw error;
         const scanned = await scan();
         const rest = list.filter((diffId) => !delivered.has(diffId));
         if (rest.length > 0) await readArchiveLayers(open, description, scanned.layerPaths, rest, onLayer, signal);
@@ -92,7 +104,7 @@ export function openEngineExport(image: EngineImage, engine: DockerEngineClient,
     async close() {
       if (closed) return;
       closed = true;
-      await reader.close();
+      await started?.reader.close();
     },
   };
 }

@@ -88,7 +88,7 @@ export async function runPushSession(request: PushSessionRequest, deps: PushSess
         // (engineSource.ts); pinned to the inspected id, so a tag moved meanwhile cannot mix two
         // images. The plan needs only what the inspect said.
         const description = `engine image ${ref} (${shortId(inspected.id)})`;
-        image = openEngineExport(inspected, engine, { description, spoolDirectory: scratch });
+        image = openEngineExport(inspected, engine, { description, spoolDirectory: scratch, startNow: request.planOnly !== true });
         subject = { description, configDigest: inspected.id, layers: image.layers, repoDigests: image.repoDigests, platform: image.platform };
       } else {
         image = await openLocalImage(request.image, { env: deps.env });
