@@ -1,6 +1,7 @@
 // openEngineExport (engineSource.ts) over synthetic exports the one-pass reader cannot lay out:
 // a containerd image store export (the image id names a manifest; gzip blobs named by their
-// digest) and a layout of names it does not know. Both are read in two passes, correctly.
+// digest: offered for upload as they are) and a layout of names it does not know. Both are read
+// in two passes, correctly.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -78,6 +79,20 @@ void describe('engine export: the two-pass fallback', () => {
       assert.deepEqual(image.config, config);
       assert.equal(image.configDigest, `sha256:${sha(config)}`);
       assert.ok(opens() >= 2, 'read in two passes');
+      // The stored blobs are offered as they are: same digests, no recompression (exportBlobSpool.ts).
+      await image.layoutKnown();
+      assert.deepEqual(
+        image.layers.map((l) => l.compressed && { digest: l.compressed.digest, size: l.compressed.size, mediaType: l.compressed.mediaType }),
+        blobs.map((b) => ({ digest: `sha256:${sha(b)}`, size: b.length, mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip' })),
+      );
+      const before = opens();
+      image.prefetch(blobs.map((b) => `sha256:${sha(b)}`));
+      for (const [i, layer] of image.layers.entries()) {
+        const chunks: Buffer[] = [];
+        for await (const chunk of await (layer.compressed?.open(3) ?? Promise.reject(new Error('no blob')))) chunks.push(chunk as Buffer);
+        assert.deepEqual(Buffer.concat(chunks), blobs[i]?.subarray(3), 'byte for byte, from an offset');
+      }
+      assert.equal(opens() - before, 1, 'every blob spooled in one pass');
       await image.close();
     } finally {
       await rm(spool, { recursive: true, force: true });

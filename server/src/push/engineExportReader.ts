@@ -97,6 +97,8 @@ export class EngineExportReader {
   private readonly paths = new Map<string, string>();
   private readonly configArrival = deferred<{ bytes: Buffer; digest: string }>();
   private readonly declared = deferred<void>();
+  /** Settles once the export shows Docker's own layout (a layer or the config under a known name). */
+  private readonly layoutArrival = deferred<void>();
   private wanted: Wanted | undefined;
   private readonly delivered = new Set<string>();
   private readonly aborter = new AbortController();
@@ -121,6 +123,12 @@ export class EngineExportReader {
   /** The config's bytes and digest, once the export has passed it. */
   get config(): Promise<{ bytes: Buffer; digest: string }> {
     return this.configArrival.promise;
+  }
+
+  /** Resolves when the export is known to be laid out as this reader expects; rejects with
+   *  UnknownExportLayout (or the read's failure) otherwise. Never waits for readLayers. */
+  get layout(): Promise<void> {
+    return this.layoutArrival.promise;
   }
 
   /** The wanted layers (once per reader), each handed to onLayer as it passes; settles when the last is delivered. */
@@ -162,7 +170,9 @@ export class EngineExportReader {
         try {
           waited = false;
           await forEachEntry(this.options.open, this.options.source, this.aborter.signal, async (entry) => {
-            if (!this.wanted && this.isLayerEntry(entry)) waited = true;
+            const layer = this.isLayerEntry(entry);
+            if (layer) this.layoutArrival.resolve();
+            if (!this.wanted && layer) waited = true;
             return this.visit(entry);
           });
           break;
@@ -182,6 +192,7 @@ export class EngineExportReader {
       const failure = this.aborter.signal.aborted && !(error instanceof ImageSourceError || error instanceof EngineError) ? this.aborted() : error;
       this.failure = failure;
       this.configArrival.reject(failure);
+      this.layoutArrival.reject(failure);
       this.wanted?.done.reject(failure);
       throw failure;
     }
@@ -247,6 +258,7 @@ export class EngineExportReader {
       throw invalid(`the engine's export does not match its image ${imageId} (diff_ids differ) — retry`);
     }
     this.configArrival.resolve({ bytes, digest });
+    this.layoutArrival.resolve();
   }
 
   private async deliver(wanted: Wanted, diffId: string, input: AsyncIterable<Buffer>): Promise<void> {

@@ -11,8 +11,9 @@
 import { describeHost } from '../engine/dockerHost';
 import type { DockerEngineClient, EngineImage } from '../engine/engineClient';
 import { EngineExportReader, UnknownExportLayout } from './engineExportReader';
-import { wantedInOrder, closedError, type LocalImage } from './localImage';
-import type { OnLayer } from './layerStreams';
+import { ExportBlobSpool } from './exportBlobSpool';
+import { wantedInOrder, closedError, type LocalImage, type LocalLayer } from './localImage';
+import { compressionOfMediaType, type OnLayer } from './layerStreams';
 import { ImageSourceError, shortId } from './sourceErrors';
 import { readArchiveLayers, scanArchive, type OpenArchive, type ScannedArchive } from './streamedArchive';
 
@@ -24,11 +25,16 @@ import { readArchiveLayers, scanArchive, type OpenArchive, type ScannedArchive }
 export interface ConfigInStream {
   configArrived(): Promise<void>;
   skipLayers(): void;
+  /** Resolves once the layers' `compressed` blobs are known (a containerd-store export: the
+   *  stored blobs); never waits for readLayers. */
+  layoutKnown(): Promise<void>;
+  /** These `compressed` blobs will be uploaded: spool them in one pass. */
+  prefetch(digests: readonly string[]): void;
 }
 
 export function configInStream(image: LocalImage): ConfigInStream | undefined {
   const candidate = image as Partial<ConfigInStream>;
-  return typeof candidate.configArrived === 'function' && typeof candidate.skipLayers === 'function' ? (candidate as ConfigInStream) : undefined;
+  return typeof candidate.configArrived === 'function' && typeof candidate.layoutKnown === 'function' ? (candidate as ConfigInStream) : undefined;
 }
 
 /**
@@ -51,22 +57,33 @@ export function openEngineExport(
   let twoPass: Promise<ScannedArchive> | undefined;
   const scan = () => (twoPass ??= scanArchive(open, description, { imageId: image.id, platform }));
   let closed = false;
-  let started: { reader: EngineExportReader; arrived: Promise<void> } | undefined;
+  const layers: LocalLayer[] = diffIds.map((diffId) => ({ diffId }));
+  const spool = new ExportBlobSpool(open, description, options.spoolDirectory);
+  // A containerd-store export: the stored blobs go up as they are (exportBlobSpool.ts).
+  const fromScan = async () => {
+    const scanned = await scan();
+    config = { bytes: scanned.config, digest: scanned.configDigest };
+    scanned.layerBlobs?.forEach((blob, i) => {
+      const layer = layers[i];
+      const compression = compressionOfMediaType(blob.mediaType);
+      if (layer && (compression === 'gzip' || compression === 'zstd')) layer.compressed = { ...blob, open: (offset) => spool.openBlob(blob.digest, offset) };
+    });
+  };
+  let started: { reader: EngineExportReader; arrived: Promise<void>; layout: Promise<void> } | undefined;
   const start = () => {
     if (started) return started;
     const reader = new EngineExportReader({ open, source: description, imageId: image.id, diffIds, spoolDirectory: options.spoolDirectory });
-    const arrived = reader.config.then(
-      (c) => {
-        config = c;
-      },
-      async (error: unknown) => {
-        if (!(error instanceof UnknownExportLayout)) throw error;
-        const scanned = await scan();
-        config = { bytes: scanned.config, digest: scanned.configDigest };
-      },
-    );
+    const orScan = (error: unknown) => {
+      if (error instanceof UnknownExportLayout) return fromScan();
+      throw error;
+    };
+    const arrived = reader.config.then((c) => {
+      config = c;
+    }, orScan);
+    const layout = reader.layout.catch(orScan);
     arrived.catch(() => undefined);
-    started = { reader, arrived };
+    layout.catch(() => undefined);
+    started = { reader, arrived, layout };
     return started;
   };
   if (options.startNow !== false) start();
@@ -80,10 +97,12 @@ export function openEngineExport(
     get configDigest(): string {
       return config?.digest ?? image.id;
     },
-    layers: diffIds.map((diffId) => ({ diffId })),
+    layers,
     repoDigests: image.repoDigests,
     platform,
     configArrived: () => start().arrived,
+    layoutKnown: () => start().layout,
+    prefetch: (digests) => spool.prefetch(digests),
     skipLayers: () => start().reader.skipLayers(),
     async readLayers(wanted, onLayer, signal) {
       if (closed) throw closedError(description);
@@ -105,6 +124,7 @@ export function openEngineExport(
       if (closed) return;
       closed = true;
       await started?.reader.close();
+      await spool.close();
     },
   };
 }

@@ -132,6 +132,9 @@ async function sendBlobs(image: LocalImage, plan: PushPlan, options: MoveRequest
       }),
     );
   };
+  // An engine export knows which layers it holds compressed (a containerd store) once it has seen its layout.
+  const inStream = configInStream(image);
+  await inStream?.layoutKnown();
   const toCompress = new Set<string>();
   // Blobs the source holds compressed start largest first, so the long uploads begin early and
   // small ones fill the lanes; layers compressed here go in the order the source streams them.
@@ -141,6 +144,7 @@ async function sendBlobs(image: LocalImage, plan: PushPlan, options: MoveRequest
     if (compressed) ready.push({ diffId, blob: compressed });
     else toCompress.add(diffId);
   }
+  inStream?.prefetch(ready.map((r) => r.blob.digest));
   for (const { diffId, blob } of ready.sort((a, b) => b.blob.size - a.blob.size)) track(send(diffId, blob, (offset) => blob.open(offset)));
   // Compressed files live in a directory of this push's own: another push of the same layer
   // (CI pushing to two registries at once) never deletes a file this one still reads.

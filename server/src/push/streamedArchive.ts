@@ -59,6 +59,8 @@ export interface ScannedArchive {
   /** Archive path holding a layer's content (links resolved) → its diff_id. */
   layerPaths: Map<string, string>;
   repoTags: string[];
+  /** containerd image store: the manifest's layer descriptors (the stored blobs), in image order. */
+  layerBlobs?: { digest: string; size: number; mediaType: string }[];
 }
 
 const MAX_BUFFERED_TOTAL = 64 * 1024 * 1024;
@@ -74,6 +76,7 @@ export async function scanArchive(open: OpenArchive, source: string, hints: Scan
   let chasing = hints.imageId;
   let config: { bytes: Buffer; digest: string; path: string } | undefined;
   let layerList: string[] | undefined;
+  let layerBlobs: ScannedArchive['layerBlobs'];
   let repoTags: string[] = [];
   let facts: ImageConfigFacts | undefined;
   let result: ScannedArchive | undefined;
@@ -105,6 +108,7 @@ export async function scanArchive(open: OpenArchive, source: string, hints: Scan
           chasing = selectManifest(parsed.index, hints.platform ?? hostPlatform()).digest;
         } else {
           layerList = parsed.manifest.layers.map((l) => `blobs/${l.digest.replace(':', '/')}`);
+          layerBlobs = parsed.manifest.layers.map((l) => ({ digest: l.digest, size: l.size, mediaType: l.mediaType }));
           chasing = parsed.manifest.config.digest;
         }
       } else {
@@ -133,7 +137,7 @@ export async function scanArchive(open: OpenArchive, source: string, hints: Scan
     const layerPaths = new Map<string, string>();
     const diffIds = facts.diffIds;
     layerList.forEach((path, i) => layerPaths.set(resolve(path), diffIds[i] ?? ''));
-    result = { config: config.bytes, configDigest: config.digest, facts, layerPaths, repoTags };
+    result = { config: config.bytes, configDigest: config.digest, facts, layerPaths, repoTags, ...(layerBlobs?.length === facts.diffIds.length ? { layerBlobs } : {}) };
   };
 
   await forEachEntry(open, source, signal, async (entry) => {
