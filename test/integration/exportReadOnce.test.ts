@@ -1,7 +1,8 @@
 // How far Layerlift's own uploader reads the engine's export (issue 11 §1 "Read once"), on this
 // machine's dockerd (20.10: the `<v1 id>/layer.tar` layout). A counting engine client wraps the
 // export stream; the figures are printed and checked: one export per push, and a rebuild push
-// (one layer changed) reads it once, no further than the changed layer and the config. For
+// (one layer changed) reads it once, no further than the changed layer and the config; the
+// export is requested before the plan is ready (while the registry is asked). For
 // comparison, what the two-pass reader (scanArchive + readArchiveLayers) reads for the same push.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -17,13 +18,16 @@ import { RegistryClient } from '../../server/src/registry/registryClient';
 import { staticCredentials } from '../../server/src/registry/credentials';
 import { parseReference } from '../../server/src/core/reference';
 import { runPushSession } from '../../server/src/push/pushSession';
+import type { PushEvent } from '../../server/src/push/mover';
 import { readArchiveLayers, scanArchive, type OpenArchive } from '../../server/src/push/streamedArchive';
 
 /** An engine client that counts the export bytes handed out (what the reader pulled). */
 class CountingEngine extends DockerEngineClient {
   exports = 0;
   bytes = 0;
+  requestedAt: number[] = [];
   override async saveImage(ref: string, options: SaveImageOptions = {}): Promise<Readable> {
+    this.requestedAt.push(performance.now());
     const body = await super.saveImage(ref, options);
     this.exports++;
     const counted = new PassThrough({
@@ -72,11 +76,20 @@ after(async () => {
 
 async function push(client: CountingEngine, image: string, target: string) {
   const registryClient = new RegistryClient({ credentials: staticCredentials({}) });
+  client.requestedAt = [];
+  let plannedAt = 0;
   try {
-    return await runPushSession(
-      { image, target: parseReference(target), uploader: 'layerlift' },
+    const onEvent = (e: PushEvent) => {
+      if (e.type === 'plan') plannedAt = performance.now();
+    };
+    const result = await runPushSession(
+      { image, target: parseReference(target), uploader: 'layerlift', onEvent },
       { client: registryClient, credentials: staticCredentials({}), insecureRegistries: [], env: { ...engine.env, XDG_CACHE_HOME: join(work.path, 'cache') }, engine: client },
     );
+    // The export is asked for while the registry is (issue 11 §1): before the plan is made.
+    const requested = client.requestedAt[0];
+    assert.ok(requested !== undefined && requested < plannedAt, 'the export was requested before the plan was ready');
+    return result;
   } finally {
     await registryClient.close();
   }
