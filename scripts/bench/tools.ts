@@ -100,7 +100,21 @@ export async function push(tool: Tool, bed: Bed, site: Site, request: PushReques
   }
   const seconds = (performance.now() - started) / 1000;
   const uplinkBytes = site.uplink.stats().upstreamBytes;
+  if (process.env.LAYERLIFT_BENCH_TRACE) traceRequests(tool, site, started);
   if (tool === 'docker') await docker(bed.engine, ['rmi', target]); // untag only: the image stays
   const outsideSeconds = pushSeconds === undefined ? undefined : seconds - pushSeconds;
   return { seconds, uplinkBytes, uploadedBlobBytes, planSeconds, outsideSeconds, uploader };
+}
+
+/**
+ * LAYERLIFT_BENCH_TRACE=1: each request the tool sent through the uplink, on stderr, with its
+ * start and end in seconds from the command's start — where a push's time goes, per round trip.
+ */
+function traceRequests(tool: Tool, site: Site, started: number): void {
+  const lines = site.uplink.requests().map((r) => {
+    const at = (r.startedMs - started) / 1000;
+    const path = r.path.replace(/[?].*$/, '').replace(/sha256:([0-9a-f]{8})[0-9a-f]{56}/g, 'sha256:$1…').replace(/uploads\/[0-9a-f-]{36}/, 'uploads/…');
+    return `  ${at.toFixed(3)}–${(at + r.durationMs / 1000).toFixed(3)} s  ${r.method.padEnd(5)} ${String(r.status).padEnd(3)} ${path}${r.requestBodyBytes > 0 ? ` (${r.requestBodyBytes} B up)` : ''}`;
+  });
+  process.stderr.write(`bench: trace of ${tool}'s requests\n${lines.join('\n')}\n`);
 }

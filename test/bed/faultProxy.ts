@@ -34,6 +34,8 @@ export interface RequestRecord {
   fault?: 'fail' | 'stall' | 'drop' | 'dropEveryBytes' | 'dropDownstreamEveryBytes' | 'clientAbort' | 'upstreamError';
   requestBodyBytes: number;
   responseBodyBytes: number;
+  /** When the request arrived: performance.timeOrigin + this is the wall clock (Date.now()). */
+  startedMs: number;
   durationMs: number;
 }
 
@@ -110,7 +112,7 @@ export async function startFaultProxy(targetUrl: string): Promise<FaultProxy> {
     const started = performance.now();
     const method = req.method ?? 'GET';
     const path = req.url ?? '/';
-    const record: RequestRecord = { method, path, status: 0, requestBodyBytes: 0, responseBodyBytes: 0, durationMs: 0 };
+    const record: RequestRecord = { method, path, status: 0, requestBodyBytes: 0, responseBodyBytes: 0, startedMs: started, durationMs: 0 };
     log.push(record);
     const socket = req.socket;
     // Aborted when the client goes away or the proxy stops: ends stalls and throttle waits.

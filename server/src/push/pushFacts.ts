@@ -109,7 +109,16 @@ export function gatherKnown(input: GatherInput): KnownBlobs {
  * HEADs the target and the mount candidates in the target registry for every known blob.
  * Returns `registry/repository|digest` → present. A repository we may not read counts as absent.
  */
-export async function probePresence(client: RegistryClient, target: RepositoryRef, known: KnownBlobs, configDigest: string, signal?: AbortSignal, onDenied?: (repository: string) => void): Promise<Map<string, boolean>> {
+export async function probePresence(
+  client: RegistryClient,
+  target: RepositoryRef,
+  known: KnownBlobs,
+  configDigest: string,
+  signal?: AbortSignal,
+  onDenied?: (repository: string) => void,
+  /** Probes answered already (an earlier call's result): only the others are asked, and merged in. */
+  answered?: Map<string, boolean>,
+): Promise<Map<string, boolean>> {
   const targetFull = `${target.registry}/${target.repository}`;
   const probes = new Set<string>([`${targetFull}|${configDigest}`]);
   for (const blobs of known.byDiffId.values()) {
@@ -118,8 +127,8 @@ export async function probePresence(client: RegistryClient, target: RepositoryRe
       for (const repository of blob.repositories) if (repository.startsWith(`${target.registry}/`)) probes.add(`${repository}|${blob.digest}`);
     }
   }
-  const present = new Map<string, boolean>();
-  await runLimited([...probes], 8, async (probe) => {
+  const present = new Map<string, boolean>(answered);
+  await runLimited([...probes].filter((probe) => !present.has(probe)), 8, async (probe) => {
     const [repository = '', digest = ''] = probe.split('|');
     const repo = { registry: target.registry, repository: repository.slice(target.registry.length + 1) };
     try {
