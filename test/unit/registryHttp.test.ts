@@ -367,6 +367,46 @@ void describe('authentication', () => {
     assert.ok(seen[2]?.startsWith('Basic '));
   });
 
+  void it('concurrent first requests wait for the first one to learn the challenge: one 401, not one each', async () => {
+    makeClient({ credentials: staticCredentials({ [REGISTRY]: { username: 'alice', password: 'pw-4410' } }) });
+    const tokens = mockTokenEndpoint('tok-1');
+    const unauthorized: string[] = [];
+    agent
+      .get(REGISTRY_ORIGIN)
+      .intercept({ path: (p) => p.startsWith('/v2/team/app/blobs/'), method: 'HEAD' })
+      .reply((opts) => {
+        if (headerOf(opts, 'authorization') !== 'Bearer tok-1') {
+          unauthorized.push(opts.path);
+          return { statusCode: 401, data: '', responseOptions: { headers: { 'www-authenticate': `${CHALLENGE},scope="repository:team/app:pull"` } } };
+        }
+        return { statusCode: 404, data: '' };
+      })
+      .persist();
+    const digests = Array.from({ length: 5 }, (_, i) => sha256(`blob ${i}`));
+    const answers = await Promise.all(digests.map((d) => client.headBlob(repo, d)));
+    assert.deepEqual(answers, [undefined, undefined, undefined, undefined, undefined]);
+    assert.equal(unauthorized.length, 1, `401s: ${unauthorized.join(', ')}`);
+    assert.ok(tokens.length >= 1 && tokens.length <= 5);
+  });
+
+  void it('a registry without auth lets the waiting requests go once the first is answered', async () => {
+    makeClient();
+    let asked = 0;
+    agent
+      .get(REGISTRY_ORIGIN)
+      .intercept({ path: (p) => p.startsWith('/v2/team/app/blobs/'), method: 'HEAD' })
+      .reply(() => {
+        asked++;
+        return { statusCode: 404, data: '' };
+      })
+      .persist();
+    const answers = await Promise.all(Array.from({ length: 4 }, (_, i) => client.headBlob(repo, sha256(`anon ${i}`))));
+    assert.equal(answers.filter((a) => a === undefined).length, 4);
+    // Later requests do not wait for anything.
+    assert.equal(await client.headBlob(repo, sha256('later')), undefined);
+    assert.equal(asked, 5);
+  });
+
   void it('a Basic challenge without credentials is UNAUTHORIZED', async () => {
     makeClient();
     agent

@@ -46,6 +46,11 @@ interface RegistryAuthState {
   credential?: Promise<Credential | undefined>;
   tokens: CachedToken[];
   pending: Map<string, Promise<CachedToken>>;
+  /** While the first request learns the registry's challenge: settles when it has. */
+  learning?: Promise<void>;
+  releaseLearning?: () => void;
+  /** The first request has been answered: later ones no longer wait for it. */
+  learnt?: boolean;
 }
 
 /** Refresh a token this long before it expires, so a request never carries a dying one. */
@@ -90,6 +95,34 @@ export class RegistryAuthenticator {
     return state.credential;
   }
 
+  /**
+   * Called before a request. Until a registry's challenge is known, every request goes without
+   * credentials and earns a 401 of its own: a push's first burst (the target's manifest, a HEAD
+   * per blob, the base's repository) then costs two round trips each. Instead, the first request
+   * goes alone; those started meanwhile wait until it was answered (and its challenge learnt,
+   * as docker's `GET /v2/` ping does), then go with a token. Returns, for the first request only,
+   * the call that releases the others (idempotent; learning the challenge releases them at once,
+   * so their tokens are fetched beside the first one's). A registry without auth releases them too.
+   */
+  async learnChallengeFirst(registry: string, signal?: AbortSignal): Promise<(() => void) | undefined> {
+    const state = this.state(registry);
+    while (!state.learnt && !state.challenge) {
+      if (!state.learning) {
+        let resolve!: () => void;
+        state.learning = new Promise<void>((r) => (resolve = r));
+        state.releaseLearning = () => {
+          state.learnt = true;
+          state.learning = undefined;
+          state.releaseLearning = undefined;
+          resolve();
+        };
+        return state.releaseLearning;
+      }
+      await abortable(state.learning, signal);
+    }
+    return undefined;
+  }
+
   /** The Authorization header for a request needing `scopes`, if the registry wants one. */
   async authorization(registry: string, scopes: Scope[], signal?: AbortSignal): Promise<string | undefined> {
     const state = this.state(registry);
@@ -121,6 +154,8 @@ export class RegistryAuthenticator {
     if ((await this.credential(registry))?.registryToken) return 'give-up';
     if (bearer?.params.realm) {
       state.challenge = { scheme: 'bearer', realm: bearer.params.realm, service: bearer.params.service };
+      // The waiting requests fetch their own tokens beside this one's.
+      state.releaseLearning?.();
       const wanted = mergeScopes(scopes, parseScopes(bearer.params.scope ?? ''));
       const key = scopeKey(wanted);
       const known = state.tokens.find((t) => t.key === key);
@@ -136,6 +171,7 @@ export class RegistryAuthenticator {
       // before the first challenge was learnt (concurrent first requests) deserves its retry.
       if (attempt > 0 || sentAuthorization?.startsWith('Basic ')) return 'give-up';
       state.challenge = { scheme: 'basic' };
+      state.releaseLearning?.();
       const credential = await this.credential(registry);
       return credential?.username !== undefined && credential.password !== undefined ? 'retry' : 'give-up';
     }
@@ -250,3 +286,14 @@ async function readLimited(body: Dispatcher.ResponseData['body'], limit: number)
   return Buffer.concat(chunks).toString('utf8');
 }
 
+
+/** Waits for `promise`, or rejects with the signal's reason when it aborts first. */
+function abortable(promise: Promise<void>, signal: AbortSignal | undefined): Promise<void> {
+  if (!signal) return promise;
+  signal.throwIfAborted();
+  return new Promise<void>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason as Error);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}

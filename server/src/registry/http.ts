@@ -118,20 +118,26 @@ export class RegistryHttp {
   async request(req: RegistryRequest): Promise<RegistryResponse> {
     const replayable = req.body === undefined || typeof req.body === 'string' || req.body instanceof Uint8Array;
     let challenged = 0;
-    for (;;) {
-      const authorization = await this.authenticator?.authorization(req.registry, req.scopes, req.signal);
-      const res = await this.send(req, authorization);
-      if ((res.status === 401 || res.status === 403) && this.authenticator && replayable && challenged < 2) {
-        const header = res.headers['www-authenticate'];
-        const verdict = await this.authenticator.handleChallenge(req.registry, Array.isArray(header) ? header.join(', ') : header, req.scopes, challenged, req.signal, authorization);
-        if (verdict === 'retry') {
-          challenged++;
-          await res.body.dump();
-          continue;
+    // The first request to a registry learns its challenge for every request started meanwhile.
+    const learnt = await this.authenticator?.learnChallengeFirst(req.registry, req.signal);
+    try {
+      for (;;) {
+        const authorization = await this.authenticator?.authorization(req.registry, req.scopes, req.signal);
+        const res = await this.send(req, authorization);
+        if ((res.status === 401 || res.status === 403) && this.authenticator && replayable && challenged < 2) {
+          const header = res.headers['www-authenticate'];
+          const verdict = await this.authenticator.handleChallenge(req.registry, Array.isArray(header) ? header.join(', ') : header, req.scopes, challenged, req.signal, authorization);
+          if (verdict === 'retry') {
+            challenged++;
+            await res.body.dump();
+            continue;
+          }
+          if (verdict === 'denied') return { ...res, denied: true };
         }
-        if (verdict === 'denied') return { ...res, denied: true };
+        return res;
       }
-      return res;
+    } finally {
+      learnt?.();
     }
   }
 
