@@ -48,10 +48,17 @@ export class EngineUploader implements Mover {
     const { target, plan, signal } = request;
     const where: RepositoryRef = { registry: target.registry, repository: target.repository };
     const tag = target.tag ?? 'latest';
-    await mountPlanned(this.deps.client, where, plan.layers, request);
     const name = `${target.registry}/${target.repository}`;
-    const flavour = await this.deps.engine.flavourOf({ signal });
-    const restore = await this.ensureTag(name, tag, signal);
+    // The engine is readied (its flavour, the target's tag) while the registry mounts.
+    const readied = Promise.all([this.deps.engine.flavourOf({ signal }), this.ensureTag(name, tag, signal)]);
+    try {
+      await mountPlanned(this.deps.client, where, plan.layers, request);
+    } catch (error) {
+      const [, undo] = (await readied.catch(() => undefined)) ?? [];
+      await undo?.().catch(() => undefined);
+      throw error;
+    }
+    const [flavour, restore] = await readied;
     const reported = new Map<string, 'pushed' | 'exists' | 'mounted'>();
     // While the engine pushes, a token for reading the result is fetched and a connection opened
     // (a HEAD of the config blob), so the check afterwards costs one round trip.
