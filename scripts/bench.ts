@@ -6,8 +6,8 @@
 //   --quick      smaller images (base ~100 MB, full push ~150 MB): the whole run in under 5 min
 //   --json       only {"results":[{"scenario","tool","uplinkBytes","seconds"}],"ratios":{...}} on stdout
 //   --reps N     repetitions (default 3)
-//   --only A,B   run only these scenarios (firstPush, baseOnlyUpstream, fullPush, rebuildPush,
-//                baseManyNames, languageServer), for profiling one of them
+//   --only A,B   run only these scenarios (firstPush, baseOnlyUpstream, fullPush, ociPush,
+//                rebuildPush, baseManyNames, languageServer), for profiling one of them
 // Progress goes to stderr. See BENCHMARKS.md for the fairness rules and the latest figures.
 import { loadavg, cpus, release, type } from 'node:os';
 import { parseArgs } from 'node:util';
@@ -17,9 +17,9 @@ import { bytesPerSecond, startBed, type LinkShape } from './bench/bed';
 import { prepareImages } from './bench/images';
 import { languageServerFigures, type LspFigures } from './bench/lsp';
 import { ratios, renderTable, resultRows, type Facts } from './bench/report';
-import { baseManyNames, baseOnlyUpstream, firstPush, fullPush, rebuildPush, type RunContext, type Sample } from './bench/scenarios';
+import { baseManyNames, baseOnlyUpstream, firstPush, fullPush, ociPush, rebuildPush, type RunContext, type Sample } from './bench/scenarios';
 
-const ALL = ['firstPush', 'baseOnlyUpstream', 'fullPush', 'rebuildPush', 'baseManyNames', 'languageServer'];
+const ALL = ['firstPush', 'baseOnlyUpstream', 'fullPush', 'ociPush', 'rebuildPush', 'baseManyNames', 'languageServer'];
 const LINK: Required<LinkShape> = { mbitPerSecond: 20, rttMs: 20 };
 
 function options() {
@@ -77,6 +77,7 @@ async function main(): Promise<void> {
     samples.push(...first);
     if (opts.only.has('baseOnlyUpstream')) samples.push(...(await baseOnlyUpstream(ctx, first)));
     if (opts.only.has('fullPush')) samples.push(...(await fullPush(ctx)));
+    if (opts.only.has('ociPush')) samples.push(...(await ociPush(ctx)));
     if (opts.only.has('rebuildPush')) samples.push(...(await rebuildPush(ctx)));
     // Last: it leaves the base with a RepoDigest whose registry is gone.
     if (opts.only.has('baseManyNames')) samples.push(...(await baseManyNames(ctx, first)));

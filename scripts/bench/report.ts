@@ -29,6 +29,7 @@ const GOALS: Record<string, Goal> = {
   fullPushThroughputVsDocker: { min: 0.95 },
   fullPushThroughputVsSkopeo: { min: 1 },
   fullPushOwnThroughputVsDocker: { min: 0.9 },
+  ociPushThroughputVsSkopeo: { min: 1 },
   rebuildSecondsOverDocker: { max: 0.3 },
   rebuildPlanSeconds: { max: 0.3 },
   baseManyNamesBytesVsLimit: { max: 1.1 },
@@ -64,7 +65,7 @@ function medians(samples: Sample[], scenario: ScenarioName, tool: string) {
   };
 }
 
-const SCENARIOS: ScenarioName[] = ['firstPush', 'baseOnlyUpstream', 'fullPush', 'rebuildPush', 'baseManyNames'];
+const SCENARIOS: ScenarioName[] = ['firstPush', 'baseOnlyUpstream', 'fullPush', 'ociPush', 'rebuildPush', 'baseManyNames'];
 const LIMITED: ScenarioName[] = ['firstPush', 'baseOnlyUpstream', 'baseManyNames'];
 
 export function resultRows(samples: Sample[], facts: Facts, lsp: LspFigures | undefined): ResultRow[] {
@@ -104,6 +105,8 @@ export function ratios(samples: Sample[], facts: Facts, lsp: LspFigures | undefi
     fullPushThroughputVsSkopeo: throughput('layerlift') / throughput('skopeo'),
     fullPushOwnThroughputVsDocker: throughput('layerlift-own') / throughput('docker'),
     fullPushOwnThroughputVsSkopeo: throughput('layerlift-own') / throughput('skopeo'),
+    // The same image, as an OCI layout: seconds compare directly (same bytes for both).
+    ociPushThroughputVsSkopeo: m('ociPush', 'skopeo').seconds / m('ociPush', 'layerlift').seconds,
     rebuildSecondsOverDocker: m('rebuildPush', 'layerlift').seconds - m('rebuildPush', 'docker').seconds,
     rebuildTimeVsDocker: m('rebuildPush', 'layerlift').seconds / m('rebuildPush', 'docker').seconds,
     // The time layerlift adds before the engine starts pushing: its --json planSeconds (plan and
@@ -159,7 +162,7 @@ export function renderTable(samples: Sample[], facts: Facts, lsp: LspFigures | u
     for (const tool of TOOLS) {
       const m = medians(samples, scenario, tool);
       if (m.runs === 0) continue;
-      const mbps = scenario === 'fullPush' ? num(facts.fullImageBytes / 1e6 / m.seconds, 1) : '';
+      const mbps = scenario === 'fullPush' || scenario === 'ociPush' ? num(facts.fullImageBytes / 1e6 / m.seconds, 1) : '';
       const moved = m.uploaders.length > 0 ? `${m.uploaders.join('+')} uploader, ` : '';
       const outside = Number.isFinite(m.outsideSeconds) ? `, ${num(m.outsideSeconds)} s outside the push` : '';
       const note = m.reused ? 'reused from firstPush' : `${m.runs}${Number.isFinite(m.planSeconds) ? `   (${moved}mover began ${num(m.planSeconds)} s into the push${outside})` : ''}`;

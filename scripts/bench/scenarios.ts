@@ -1,14 +1,16 @@
 // The push scenarios. Each repetition gets a fresh site (registry + uplink) and runs every tool
 // in a rotated order, each into a repository of its own; see BENCHMARKS.md for why that is fair.
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { cliPath } from '../../test/integration/runCli';
 import { docker, inspectImage } from '../../test/bed/dockerEngine';
-import { seedImage } from '../../test/bed/fixtures';
+import { seedImage, skopeo } from '../../test/bed/fixtures';
 import { startRegistry } from '../../test/bed/registry';
 import { PASSWORD, startSite, USER, type Bed, type LinkShape, type Site } from './bed';
 import { mirrorBase, type Images } from './images';
 import { freshEngineMemory, push, rotation, type PushMeasure, type PushRequest, type Tool } from './tools';
 
-export type ScenarioName = 'firstPush' | 'baseOnlyUpstream' | 'fullPush' | 'rebuildPush' | 'baseManyNames';
+export type ScenarioName = 'firstPush' | 'baseOnlyUpstream' | 'fullPush' | 'ociPush' | 'rebuildPush' | 'baseManyNames';
 
 /** One tool's run in one repetition. */
 export interface Sample {
@@ -129,6 +131,31 @@ export async function fullPush(ctx: RunContext): Promise<Sample[]> {
       for (const tool of rotation(rep)) {
         const measure = await measured(ctx, site, tool, { image: ctx.images.full.tag, repository: `full/${tool}`, tag: '1', cacheName: `full-${rep}` });
         const sample: Sample = { scenario: 'fullPush', tool, repetition: rep, ...measure };
+        logSample(ctx, sample);
+        samples.push(sample);
+      }
+    });
+  }
+  return samples;
+}
+
+/**
+ * The full image as an OCI layout (what `buildx --output type=oci`, kaniko or a CI job hands
+ * over: gzip layers, no engine), made once by `skopeo copy docker-daemon:… oci:…`, then pushed
+ * over unthrottled loopback by `layerlift push oci:DIR:1` (auto: Layerlift's own uploader, the
+ * blobs as they are) and `skopeo copy oci:DIR:1`. docker cannot push a layout.
+ */
+export async function ociPush(ctx: RunContext): Promise<Sample[]> {
+  const samples: Sample[] = [];
+  const layout = join(ctx.bed.work, 'full-oci');
+  await rm(layout, { recursive: true, force: true });
+  await skopeo(['copy', '--src-daemon-host', ctx.bed.engine.host, `docker-daemon:${ctx.images.full.tag}`, `oci:${layout}:1`]);
+  const tools: Tool[] = ['layerlift', 'skopeo'];
+  for (let rep = 0; rep < ctx.reps; rep++) {
+    await withSite(ctx, {}, async (site) => {
+      for (const tool of rep % 2 === 0 ? tools : [...tools].reverse()) {
+        const measure = await push(tool, ctx.bed, site, { image: ctx.images.full.tag, file: `oci:${layout}:1`, repository: `oci/${tool}`, tag: '1', cacheName: `oci-${rep}` });
+        const sample: Sample = { scenario: 'ociPush', tool, repetition: rep, ...measure };
         logSample(ctx, sample);
         samples.push(sample);
       }

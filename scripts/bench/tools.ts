@@ -24,6 +24,8 @@ export interface PushRequest {
   layerliftArgs?: string[];
   /** The CLI cache (the local index of earlier pushes) this push may use. */
   cacheName: string;
+  /** An image file instead of the engine's image (`oci:DIR:TAG`): layerlift and skopeo read it as it is. */
+  file?: string;
 }
 
 export interface PushMeasure {
@@ -69,6 +71,7 @@ function oneLine(tool: Tool, error: unknown): Error {
 export async function push(tool: Tool, bed: Bed, site: Site, request: PushRequest): Promise<PushMeasure> {
   const target = `${site.uplink.host}/${request.repository}:${request.tag}`;
   // docker push needs the local tag to name the target; tagging is not part of the push.
+  if (request.file && (tool === 'docker' || tool === 'layerlift-own')) throw new Error(`${tool} does not push image files in this bench`);
   if (tool === 'docker') await docker(bed.engine, ['tag', request.image, target]);
   site.uplink.resetStats();
   const started = performance.now();
@@ -81,13 +84,13 @@ export async function push(tool: Tool, bed: Bed, site: Site, request: PushReques
       await docker(bed.engine, ['push', target]);
     } else if (tool === 'skopeo') {
       await skopeo([
-        'copy', '--src-daemon-host', bed.engine.host, '--dest-tls-verify=false', '--dest-creds', `${USER}:${PASSWORD}`,
-        `docker-daemon:${request.image}`, `docker://${target}`,
+        'copy', ...(request.file ? [] : ['--src-daemon-host', bed.engine.host]), '--dest-tls-verify=false', '--dest-creds', `${USER}:${PASSWORD}`,
+        request.file ?? `docker-daemon:${request.image}`, `docker://${target}`,
       ]);
     } else {
       const choice = tool === 'layerlift-own' ? ['--uploader', 'layerlift'] : [];
       // Each layerlift tool keeps an index (cache) of its own: neither learns from the other.
-      const run = await runCli(['push', '--json', ...choice, ...(request.layerliftArgs ?? []), request.image, target], cliEnv(bed, `${request.cacheName}-${tool}`), { timeoutMs: 900_000 });
+      const run = await runCli(['push', '--json', ...choice, ...(request.layerliftArgs ?? []), request.file ?? request.image, target], cliEnv(bed, `${request.cacheName}-${tool}`), { timeoutMs: 900_000 });
       if (run.code !== 0) throw new Error(run.stderr.trim() || `exit code ${run.code}`);
       const report = JSON.parse(run.stdout) as { blobs: { size: number; action: string }[]; planSeconds?: number; uploader?: string; seconds?: number };
       uploadedBlobBytes = report.blobs.filter((b) => b.action === 'upload').reduce((sum, b) => sum + b.size, 0);
