@@ -32,11 +32,10 @@ const GOALS: Record<string, Goal> = {
   ociPushThroughputVsSkopeo: { min: 1 },
   rebuildSecondsOverDocker: { max: 0.3 },
   rebuildPlanSeconds: { max: 0.3 },
+  // Issue 10's acceptance figure for this case (≤ 1.5 MB up) is for an app with ~1 MB of layers
+  // of its own, and enginePush.test.ts shows it (1.07 MB); this bench's app has 4.2 MB
+  // compressed, so here the goal is the ratio to the limit, and baseManyNamesUplinkBytes is reported.
   baseManyNamesBytesVsLimit: { max: 1.1 },
-  // Issue 10's acceptance: the multi-RepoDigest push sends ≤ 1.5 MB (its app had ~1 MB of layers
-  // of its own; this bench's app has ~4.2 MB compressed, so only baseManyNamesBytesVsLimit can
-  // be met here — both are printed).
-  baseManyNamesUplinkBytes: { max: 1.5e6 },
 };
 
 export function median(values: number[]): number {
