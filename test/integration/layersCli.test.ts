@@ -111,14 +111,14 @@ void describe('layerlift layers against a real engine', () => {
     assert.match(result.out, /Upload {6}20 B in 1 layer not in ll\/waste:1; uncompressed tar bytes/);
   });
 
-  void test('--against registry:REF compares with the pushed tag by manifest and config only', async () => {
+  void test('--against registry:REF names the changed file from the pushed layer blob', async () => {
     const registry = await startRegistry({ auth: 'none' });
     try {
       await docker(engine, ['tag', 'll/waste:1', `${registry.host}/team/waste:pushed`]);
       await docker(engine, ['push', `${registry.host}/team/waste:pushed`]);
       const result = await layerlift(engine, ['layers', 'll/waste:2', '--against', `registry:${registry.host}/team/waste:pushed`, '--max-upload', '10B']);
       assert.equal(result.code, 1);
-      assert.match(result.out, new RegExp(`Why new {5}layer 4 \\(COPY dir:[0-9a-f]{12}… in /app\\s*\\) is new against ${registry.host.replace(/\./g, '\\.')}/team/waste:pushed: its instruction changed`));
+      assert.match(result.out, new RegExp(`Why new {5}layer 4 \\(COPY dir:[0-9a-f]{12}… in /app\\s*\\) is new against ${registry.host.replace(/\./g, '\\.')}/team/waste:pushed: 1 file differs \\(app/main\\.py\\)`));
       assert.match(result.out, /Upload {6}20 B in 1 layer not in /);
       assert.deepEqual(result.err, [`layerlift: upload 20 B (20 bytes in 1 layer not in ${registry.host}/team/waste:pushed; uncompressed tar bytes where the compressed size is unknown) is over --max-upload 10 B`]);
     } finally {

@@ -20,7 +20,7 @@ Options:
   --against REF            why layers are new against REF (the last build, a pulled tag): the first
                            layer that differs, its instruction and the files that changed in it;
                            the upload counts only layers REF lacks. registry:REF compares with a
-                           registry image (manifest and config only: no file names)
+                           registry image (manifest, config and the first differing layer's blob)
   --insecure-registry HOST[:PORT]  allow plain HTTP to this registry (loopback always is)
   --files                  list each layer's files (+ added, ~ changed, - removed)
   --max-upload SIZE        exit 1 when the upload is over SIZE (e.g. 50MB, 200MiB)
@@ -57,11 +57,13 @@ export async function runLayers(args: string[], io: CommandIO): Promise<number> 
   const current = await readImageLayers(image, { env: io.env, ...(io.signal ? { signal: io.signal } : {}) });
   let against: Parameters<typeof buildLayerReport>[2];
   if (values.against?.startsWith('registry:')) {
-    // The pushed tag: its manifest and config only (no layer download), so no file names.
+    // The pushed tag: its manifest and config, and the blob of the first layer that differs only
+    // (its file list names the files that changed).
     const ref = values.against.slice('registry:'.length);
     const client = makeClient(values['insecure-registry'], io.env);
     try {
-      against = { ref, layers: (await readRegistryLayers(client, ref, io.signal)).layers };
+      const firstDifferent = (layers: { diffId: string }[]) => new Set(firstDifference(layers, current.layers));
+      against = { ref, layers: (await readRegistryLayers(client, ref, io.signal, firstDifferent)).layers };
     } finally {
       await client.close();
     }
@@ -69,12 +71,8 @@ export async function runLayers(args: string[], io: CommandIO): Promise<number> 
     const ref = values.against;
     const outline = await readImageLayers(ref, { env: io.env, files: false, ...(io.signal ? { signal: io.signal } : {}) });
     // Only the first layer that differs is read from REF: its files name the cause.
-    let first = 0;
-    while (first < outline.layers.length && outline.layers[first]?.diffId === current.layers[first]?.diffId) first++;
-    const diffId = outline.layers[first]?.diffId;
-    const other = diffId === undefined || first >= current.layers.length
-      ? outline
-      : await readImageLayers(ref, { env: io.env, files: new Set([diffId]), ...(io.signal ? { signal: io.signal } : {}) });
+    const diffIds = firstDifference(outline.layers, current.layers);
+    const other = diffIds.length === 0 ? outline : await readImageLayers(ref, { env: io.env, files: new Set(diffIds), ...(io.signal ? { signal: io.signal } : {}) });
     against = { ref, layers: other.layers };
   }
   const report = buildLayerReport(image, current.layers, against);
@@ -87,6 +85,14 @@ export async function runLayers(args: string[], io: CommandIO): Promise<number> 
   const breaches = gateBreaches(report, gates);
   for (const line of breaches) io.stderr(`layerlift: ${line}`);
   return breaches.length > 0 ? 1 : 0;
+}
+
+/** REF's layer at the first position where it and the current image part (none when one ends first). */
+function firstDifference(theirs: readonly { diffId: string }[], mine: readonly { diffId: string }[]): string[] {
+  let first = 0;
+  while (first < theirs.length && theirs[first]?.diffId === mine[first]?.diffId) first++;
+  const diffId = theirs[first]?.diffId;
+  return diffId === undefined || first >= mine.length ? [] : [diffId];
 }
 
 function parseGates(maxUpload?: string, maxWasted?: string, minEfficiency?: string): Gates {

@@ -1,0 +1,50 @@
+// A pushed layer's files from its registry blob: gunzipped, files hashed, cached by blob digest
+// (a second ask opens no blob), a failed read not cached.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Readable } from 'node:stream';
+import { gzipSync } from 'node:zlib';
+import * as tar from 'tar-stream';
+import { clearRegistryLayerFiles, readRegistryLayerFiles } from '../../server/src/insight/registryLayerFiles';
+
+async function layerTar(files: Record<string, string>): Promise<Buffer> {
+  const pack = tar.pack();
+  for (const [name, body] of Object.entries(files)) pack.entry({ name }, body);
+  pack.finalize();
+  const chunks: Buffer[] = [];
+  for await (const chunk of pack as AsyncIterable<Buffer>) chunks.push(chunk);
+  return Buffer.concat(chunks);
+}
+
+const repo = { registry: 'localhost:5000', repository: 'team/app' };
+
+void test('a gzip layer blob is listed once and cached by digest', async () => {
+  clearRegistryLayerFiles();
+  const blob = gzipSync(await layerTar({ 'app/main.py': 'print(1)\n', 'app/README.md': 'hi\n' }));
+  let opened = 0;
+  const client = { openBlob: () => { opened++; return Promise.resolve(Readable.from([blob])); } };
+  const descriptor = { digest: 'sha256:aa', size: blob.length, mediaType: 'application/vnd.docker.image.rootfs.diff.tar.gzip' };
+  const first = await readRegistryLayerFiles(client, repo, descriptor);
+  const second = await readRegistryLayerFiles(client, repo, descriptor);
+  assert.equal(opened, 1);
+  assert.equal(second, first);
+  assert.deepEqual(first.map((e) => [e.path, e.size]), [['app/main.py', 9], ['app/README.md', 3]]);
+  assert.match(first[0]?.digest ?? '', /^sha256:[0-9a-f]{64}$/);
+});
+
+void test('an uncompressed OCI layer is read as it is; a failed read is asked again', async () => {
+  clearRegistryLayerFiles();
+  const plain = await layerTar({ 'etc/x': 'x' });
+  let opened = 0;
+  const client = {
+    openBlob: () => {
+      opened++;
+      return opened === 1 ? Promise.reject(new Error('registry down')) : Promise.resolve(Readable.from([plain]));
+    },
+  };
+  const descriptor = { digest: 'sha256:bb', size: plain.length, mediaType: 'application/vnd.oci.image.layer.v1.tar' };
+  await assert.rejects(readRegistryLayerFiles(client, repo, descriptor), /registry down/);
+  const entries = await readRegistryLayerFiles(client, repo, descriptor);
+  assert.deepEqual(entries.map((e) => e.path), ['etc/x']);
+  assert.equal(opened, 2);
+});
