@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import { buildImage, docker, importBusyboxImage, startDockerEngine, type DockerEngine } from '../bed/dockerEngine';
 import { makeTempDir } from '../bed/process';
 import { startRegistry } from '../bed/registry';
+import { parseReference } from '../../server/src/core/reference';
+import { RegistryClient } from '../../server/src/registry/registryClient';
 import { main } from '../../server/src/cli/main';
 import { LayerInsight } from '../../server/src/lsp/layerInsight';
 import { readImageLayers } from '../../server/src/insight/readImageLayers';
@@ -141,6 +143,30 @@ void describe('layerlift layers against a real engine', () => {
     assert.match(result.err[0] ?? '', /^layerlift: .*ll\/none:1/);
   });
 
+  void test('the panel says why a layer is new against the target’s pushed tag, naming the changed file', async () => {
+    const registry = await startRegistry({ auth: 'none' });
+    const client = new RegistryClient({});
+    try {
+      const pushed = `${registry.host}/team/panel:pushed`;
+      await docker(engine, ['tag', 'll/waste:1', pushed]);
+      await docker(engine, ['push', pushed]);
+      const workspace = {
+        trusted: true,
+        registryClient: () => client,
+        documentSettings: () => ({ settings: defaultSettings, setting: { dockerfile: 'Dockerfile', image: 'll/waste:2' }, target: parseReference(pushed) }),
+      };
+      const insight = new LayerInsight(workspace, undefined, { ...process.env, ...engine.env });
+      const view = await insight.view('file:///ctx/Dockerfile', analyzeDockerfile(dockerfile));
+      assert.equal(view.problem, undefined);
+      assert.deepEqual(view.rows.map((r) => r.status), [`same as the pushed tag ${pushed}`, `same as the pushed tag ${pushed}`, `same as the pushed tag ${pushed}`, `new against the pushed tag ${pushed}`]);
+      const sentence = view.totals.find((t) => t.includes(' is new against ')) ?? '';
+      assert.match(sentence, /^line 4 \(COPY dir:[0-9a-f]{12}… in \/app\s*\) is new against the pushed tag .*: 1 file differs \(app\/main\.py\)$/);
+    } finally {
+      await client.close();
+      await registry.stop();
+    }
+  });
+
   void test('the panel rows (server-worded) and a layer’s files on demand, from the engine', async () => {
     const workspace = { trusted: true, documentSettings: () => ({ settings: defaultSettings, setting: { dockerfile: 'Dockerfile', image: 'll/waste:1' } }) };
     const layersRead: number[] = [];
@@ -165,7 +191,7 @@ void describe('layerlift layers against a real engine', () => {
     const rebuilt = await insight.view('file:///ctx/Dockerfile', analyzeDockerfile(dockerfile));
     assert.deepEqual(layersRead, [4, 1], 'the rebuild read only its new layer; the others came from the diff_id cache');
     assert.deepEqual(rebuilt.rows.map((r) => r.status), ['same as the previous build', 'same as the previous build', 'same as the previous build', 'new against the previous build']);
-    assert.match(rebuilt.totals[3] ?? '', /^layer 4 \(COPY dir:[0-9a-f]{12}… in \/app\s*\) is new against the previous build: 1 file differs \(app\/main\.py\)$/);
+    assert.match(rebuilt.totals[3] ?? '', /^line 4 \(COPY dir:[0-9a-f]{12}… in \/app\s*\) is new against the previous build: 1 file differs \(app\/main\.py\)$/);
     const missing = new LayerInsight({ ...workspace, documentSettings: () => ({ settings: defaultSettings, setting: { dockerfile: 'Dockerfile', image: 'll/none:1' } }) }, undefined, { ...process.env, ...engine.env });
     const none = await missing.view('file:///ctx/Dockerfile', undefined);
     assert.match(none.problem ?? '', /ll\/none:1.* — build the image first \(Build Image\)\.$/);

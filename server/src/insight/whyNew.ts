@@ -82,11 +82,16 @@ function sameContent(a: LayerEntry, b: LayerEntry): boolean {
 }
 
 /** One sentence, e.g. `layer 3 (COPY a.txt /app/) is new: 1 file changed (app/a.txt); layers 4–5 rebuilt after it`. */
-export function describeWhyNew(why: WhyNew, current: readonly LayerSummary[], against: string): string {
+/**
+ * With `lines` (each layer's 0-based Dockerfile line, the panel's), the layers are named by line:
+ * `line 7 (COPY . /app) is new against …; lines 8–11 rebuilt after it`.
+ */
+export function describeWhyNew(why: WhyNew, current: readonly LayerSummary[], against: string, lines: readonly (number | undefined)[] = []): string {
   if (why.firstDifferent === undefined) return `every layer is the same as in ${against}`;
   const first = why.firstDifferent;
   const instruction = shortCreatedBy(current[first]?.createdBy ?? '') || '(no history)';
-  let text = `layer ${first + 1} (${clip(instruction, 80)}) is new against ${against}`;
+  const name = (i: number) => (lines[i] === undefined ? `layer ${i + 1}` : `line ${(lines[i] ?? 0) + 1}`);
+  let text = `${name(first)} (${clip(instruction, 80)}) is new against ${against}`;
   if (why.files !== undefined) {
     const shown = why.files.slice(0, 5).map((f) => (f.change === 'changed' ? f.path : `${f.path} ${f.change}`));
     const more = why.files.length > 5 ? `, ${why.files.length - 5} more` : '';
@@ -96,8 +101,12 @@ export function describeWhyNew(why: WhyNew, current: readonly LayerSummary[], ag
     text += ': its instruction changed';
   }
   const after = why.newLayers.filter((i) => i > first);
-  if (after.length === 1) text += `; layer ${(after[0] ?? 0) + 1} rebuilt after it`;
-  else if (after.length > 1) text += `; layers ${(after[0] ?? 0) + 1}–${(after[after.length - 1] ?? 0) + 1} rebuilt after it`;
+  // Lines only when every later layer has one (a layer from another stage has none).
+  const byLine = after.every((i) => lines[i] !== undefined);
+  const word = byLine ? 'line' : 'layer';
+  const number = (i: number) => (byLine ? (lines[i] ?? 0) + 1 : i + 1);
+  if (after.length === 1) text += `; ${word} ${number(after[0] ?? 0)} rebuilt after it`;
+  else if (after.length > 1) text += `; ${word}s ${number(after[0] ?? 0)}–${number(after[after.length - 1] ?? 0)} rebuilt after it`;
   return text;
 }
 

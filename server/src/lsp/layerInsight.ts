@@ -2,6 +2,8 @@
 // Dockerfile's built image (its target name in the engine) read in the background when the panel
 // asks — the request awaits it, nothing else does. Layer files are cached by diff_id (layers are
 // immutable), so a rebuild reads only its new layers' tars. After a rebuild, layers are compared
+// with the target's pushed tag when the Dockerfile has a target (its manifest and config, and the
+// blob of the first layer that differs only: its files name the cause, cached by blob digest), else
 // with the build read before (why new: the first changed layer and the files that changed in it).
 // Every figure is worded by insight/panelRows.ts.
 import { engineEnvironment } from '../analysis/settings';
@@ -11,11 +13,16 @@ import type { DocumentView } from '../analysis/documentView';
 import { buildLayerReport, type LayerReport } from '../insight/layerReport';
 import { filesView, insightView, layerLines } from '../insight/panelRows';
 import { readImageLayers, type ImageLayers, type Wanted } from '../insight/readImageLayers';
+import { readRegistryLayers } from '../insight/registryLayers';
+import { describeWhyNew, type LayerSummary } from '../insight/whyNew';
+import { formatReference } from '../core/reference';
 import type { LayerEntry } from '../insight/layerFiles';
 import type { LayerFilesView, LayerInsightView } from './protocol';
 import type { WorkspaceModel } from './workspaceModel';
 
 export type ReadImage = (spec: string, env: NodeJS.ProcessEnv, files: Wanted) => Promise<ImageLayers>;
+
+type Workspace = Pick<WorkspaceModel, 'documentSettings' | 'trusted'> & Partial<Pick<WorkspaceModel, 'pushedDiffIds' | 'registryClient'>>;
 
 interface Held {
   /** e.g. 'engine image app:1 (sha256:…)': differs between builds. */
@@ -35,7 +42,7 @@ export class LayerInsight {
   private static readonly maxCachedLayers = 1000;
 
   constructor(
-    private readonly workspace: Pick<WorkspaceModel, 'documentSettings' | 'trusted'> & Partial<Pick<WorkspaceModel, 'pushedDiffIds'>>,
+    private readonly workspace: Workspace,
     private readonly readImage: ReadImage = (spec, env, files) => readImageLayers(spec, { env, files }),
     private readonly env: NodeJS.ProcessEnv = process.env,
   ) {}
@@ -46,7 +53,7 @@ export class LayerInsight {
     const { settings, setting } = this.workspace.documentSettings(uri);
     if (!setting) return empty('Layer insight', 'No target image is configured for this Dockerfile: add it to "layerlift.images", then build.');
     try {
-      const held = await this.read(uri, setting.image, engineEnvironment(settings, this.env), analysis);
+      const held = await this.read(uri, setting.image, engineEnvironment(settings, this.env), analysis, this.pushedTag(uri));
       return insightView(`Layers of ${held.image}`, held.report, held.lines, document, this.workspace.pushedDiffIds?.(uri));
     } catch (error) {
       this.held.delete(uri);
@@ -61,7 +68,26 @@ export class LayerInsight {
     return filesView((await held.held).report, layer, filter ?? '');
   }
 
-  private read(uri: string, image: string, env: NodeJS.ProcessEnv, analysis: DockerfileAnalysis | undefined): Promise<Held> {
+  /** The target's pushed tag as why-new's reference, when the Dockerfile has a target and a registry client. */
+  private pushedTag(uri: string): ((current: readonly LayerSummary[]) => Promise<{ ref: string; layers: readonly LayerSummary[] } | undefined>) | undefined {
+    const target = this.workspace.documentSettings(uri).target;
+    const client = this.workspace.registryClient?.();
+    if (!target || !client) return undefined;
+    const ref = formatReference(target);
+    return async (current) => {
+      const firstDifferent = (theirs: readonly LayerSummary[]) => {
+        let i = 0;
+        while (i < theirs.length && theirs[i]?.diffId === current[i]?.diffId) i++;
+        const diffId = theirs[i]?.diffId;
+        return new Set(diffId !== undefined && i < current.length ? [diffId] : []);
+      };
+      // A tag not pushed yet (or a registry out of reach) leaves the previous build as the reference.
+      const pushed = await readRegistryLayers(client, ref, undefined, firstDifferent).catch(() => undefined);
+      return pushed ? { ref: `the pushed tag ${ref}`, layers: pushed.layers } : undefined;
+    };
+  }
+
+  private read(uri: string, image: string, env: NodeJS.ProcessEnv, analysis: DockerfileAnalysis | undefined, pushedTag?: ReturnType<LayerInsight['pushedTag']>): Promise<Held> {
     const current = this.held.get(uri);
     const key = `${image}|${env.DOCKER_HOST ?? ''}|${env.DOCKER_CONTEXT ?? ''}`;
     // Always read again when asked: a build may have moved the tag.
@@ -71,9 +97,13 @@ export class LayerInsight {
       const before = current && current.key === key ? await current.held.catch(() => undefined) : undefined;
       if (before && before.image !== layers.description) this.previous.set(uri, before);
       const previous = this.previous.get(uri);
-      const against = previous && previous.image !== layers.description ? { ref: 'the previous build', layers: previous.layers } : undefined;
+      const pushed = pushedTag ? await pushedTag(layers.layers) : undefined;
+      const against = pushed ?? (previous && previous.image !== layers.description ? { ref: 'the previous build', layers: previous.layers } : undefined);
       const report = buildLayerReport(image, layers.layers, against);
-      return { image: layers.description, layers: layers.layers, report, lines: analysis ? layerLines(report, targetChainInstructions(analysis)) : [] };
+      const lines = analysis ? layerLines(report, targetChainInstructions(analysis)) : [];
+      // The sentence names Dockerfile lines, known only now that the layers are mapped to them.
+      if (report.against) report.against.sentence = describeWhyNew(report.against.why, layers.layers, report.against.ref, lines);
+      return { image: layers.description, layers: layers.layers, report, lines };
     });
     this.held.set(uri, { key, held });
     return held;
