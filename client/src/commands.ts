@@ -94,10 +94,16 @@ export function registerCommands(context: vscode.ExtensionContext, { client, log
       if (!uri) return void vscode.window.showWarningMessage('Layerlift: open a Dockerfile first (or run the command from its context menu).');
       await action(uri, extra);
     };
-  const buildAndPush = async (uri: vscode.Uri) => ((await build(uri)) ? push(uri) : undefined);
+  // A build changes the image the panel shows: the panel reads it again by itself.
+  const buildAndRefresh = async (uri: vscode.Uri): Promise<boolean> => {
+    const ok = await build(uri);
+    if (ok) await panel.built(uri).catch(() => undefined);
+    return ok;
+  };
+  const buildAndPush = async (uri: vscode.Uri) => ((await buildAndRefresh(uri)) ? push(uri) : undefined);
 
   const commands: [string, (...args: unknown[]) => unknown][] = [
-    ['layerlift.buildImage', forDockerfile(build)],
+    ['layerlift.buildImage', forDockerfile(buildAndRefresh)],
     ['layerlift.pushImage', forDockerfile(push)],
     ['layerlift.buildAndPush', forDockerfile(buildAndPush)],
     ['layerlift.prepushBase', forDockerfile(prepush)],

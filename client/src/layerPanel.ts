@@ -29,6 +29,18 @@ export class LayerPanel implements vscode.Disposable {
     if (this.uri === uri) await this.post(panel, { type: 'view', view });
   }
 
+  /**
+   * After a build of `uri`'s image: read it again if the panel shows that Dockerfile, without
+   * revealing the panel or taking focus (a build should not move the user's editor).
+   */
+  async built(uri: vscode.Uri): Promise<void> {
+    const panel = this.panel;
+    if (!panel || this.uri?.toString() !== uri.toString()) return;
+    const shown = this.uri;
+    const view = await this.client.sendRequest<LayerInsightView>(layerInsightRequest, { uri: uri.toString() });
+    if (this.uri === shown && this.panel === panel) await this.post(panel, { type: 'view', view });
+  }
+
   private post(panel: vscode.WebviewPanel, message: unknown): Thenable<boolean> {
     this.last = message;
     return panel.webview.postMessage(message);

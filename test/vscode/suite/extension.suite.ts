@@ -127,7 +127,7 @@ describe('Layerlift in VS Code', () => {
     writeFileSync(hello, `${original.toString()}changed ${Date.now()}\n`);
     try {
       await within('layerlift.buildImage', 100_000, vscode.commands.executeCommand('layerlift.buildImage', uri));
-      await vscode.commands.executeCommand('layerlift.showLayerInsight', uri);
+      // No Show Layer Insight or Refresh: the panel reads the new image by itself after the build.
       // By keyboard: ↓ to the COPY layer (#4), Enter opens its files; g goes to its line.
       const after = await ui<{ text: string; files: string }>(facts, 'webview', { expect: 'is new against', name: 'layer-insight-why-new', keys: ['Home', 'ArrowDown', 'ArrowDown', 'ArrowDown', 'Enter', 'g'], expectFiles: 'hello\\.txt' });
       assert.match(after.files, /files? changed by this layer/);
