@@ -128,6 +128,29 @@ void describe('layerlift layers against a real engine', () => {
     }
   });
 
+  void test('--max-upload without --against counts only what IMAGE’s tag in its registry lacks', async () => {
+    const registry = await startRegistry({ auth: 'none' });
+    try {
+      const tag = `${registry.host}/team/gate:1`;
+      await docker(engine, ['tag', 'll/waste:1', tag]);
+      await docker(engine, ['push', tag]);
+      // Rebuilt locally under the same tag, not pushed: only the COPY layer (20 B) is upload.
+      await docker(engine, ['tag', 'll/waste:2', tag]);
+      const passing = await layerlift(engine, ['layers', tag, '--max-upload', '100B']);
+      assert.equal(passing.code, 0, passing.err.join('\n'));
+      assert.match(passing.out, /Upload {6}20 B in 1 layer not in /);
+      const failing = await layerlift(engine, ['layers', tag, '--max-upload', '10B']);
+      assert.equal(failing.code, 1);
+      assert.deepEqual(failing.err, [`layerlift: upload 20 B (20 bytes in 1 layer not in ${tag}; uncompressed tar bytes where the compressed size is unknown) is over --max-upload 10 B`]);
+      // A tag never pushed: every layer counts.
+      await docker(engine, ['tag', 'll/waste:2', `${registry.host}/team/never:1`]);
+      const fresh = await layerlift(engine, ['layers', `${registry.host}/team/never:1`, '--max-upload', '100B']);
+      assert.equal(fresh.code, 1);
+    } finally {
+      await registry.stop();
+    }
+  });
+
   void test('a docker-archive of the image reports the same waste', async () => {
     const file = join(work.path, 'waste.tar');
     await docker(engine, ['image', 'save', '-o', file, 'll/waste:1']);

@@ -3,6 +3,7 @@
 import { readImageLayers } from '../../insight/readImageLayers';
 import { buildLayerReport, gateBreaches, parseFraction, parseSize, renderLayerReport, type Gates } from '../../insight/layerReport';
 import { readRegistryLayers } from '../../insight/registryLayers';
+import { formatReference, parseReference } from '../../core/reference';
 import { makeClient, parseCommandArgs } from '../options';
 import { UsageError } from '../usageError';
 import type { CommandIO } from '../io';
@@ -23,7 +24,8 @@ Options:
                            registry image (manifest, config and the first differing layer's blob)
   --insecure-registry HOST[:PORT]  allow plain HTTP to this registry (loopback always is)
   --files                  list each layer's files (+ added, ~ changed, - removed)
-  --max-upload SIZE        exit 1 when the upload is over SIZE (e.g. 50MB, 200MiB)
+  --max-upload SIZE        exit 1 when the upload is over SIZE (e.g. 50MB, 200MiB); without
+                           --against, layers IMAGE's tag already holds in its registry are not upload
   --max-wasted SIZE|N%     exit 1 when wasted bytes are over SIZE, or over N % of the bytes added
                            over the first layer (dive's highestWastedBytes / highestUserWastedPercent)
   --min-efficiency N       exit 1 when efficiency is under N (0..1 or N%; dive's lowestEfficiency)
@@ -75,6 +77,7 @@ export async function runLayers(args: string[], io: CommandIO): Promise<number> 
     const other = diffIds.length === 0 ? outline : await readImageLayers(ref, { env: io.env, files: new Set(diffIds), ...(io.signal ? { signal: io.signal } : {}) });
     against = { ref, layers: other.layers };
   }
+  if (against === undefined && gates.maxUpload !== undefined) against = await targetTag(image, values['insecure-registry'], io);
   const report = buildLayerReport(image, current.layers, against);
   if (values.json) {
     const layers = values.files ? report.layers : report.layers.map(({ files: _files, ...row }) => row);
@@ -85,6 +88,30 @@ export async function runLayers(args: string[], io: CommandIO): Promise<number> 
   const breaches = gateBreaches(report, gates);
   for (const line of breaches) io.stderr(`layerlift: ${line}`);
   return breaches.length > 0 ? 1 : 0;
+}
+
+/**
+ * --max-upload without --against: what IMAGE's own tag already holds in its registry is not
+ * upload, so the tag's manifest and config are read (no layer blob). An image not named for a
+ * registry, or a tag not pushed yet, leaves every layer counted.
+ */
+async function targetTag(image: string, insecure: string[] | undefined, io: CommandIO): Promise<{ ref: string; layers: { diffId: string; createdBy: string }[] } | undefined> {
+  const name = image.startsWith('docker-daemon:') ? image.slice('docker-daemon:'.length) : image;
+  if (/^(oci|docker-archive):/.test(name)) return undefined;
+  let ref: string;
+  try {
+    ref = formatReference(parseReference(name));
+  } catch {
+    return undefined;
+  }
+  const client = makeClient(insecure, io.env);
+  try {
+    return { ref, layers: (await readRegistryLayers(client, ref, io.signal)).layers };
+  } catch {
+    return undefined;
+  } finally {
+    await client.close();
+  }
 }
 
 /** REF's layer at the first position where it and the current image part (none when one ends first). */
