@@ -35,6 +35,8 @@ interface Held {
 export class LayerInsight {
   /** By Dockerfile URI: the last report read (a rebuild is read again: the config digest differs). */
   private readonly held = new Map<string, { key: string; held: Promise<Held> }>();
+  /** The pushed tag's layers, by manifest digest and the build compared with (see pushedTag). */
+  private readonly pushedReads = new Map<string, Promise<ImageLayers | undefined>>();
   /** By Dockerfile URI: the build read before the current one — why-new compares against it. */
   private readonly previous = new Map<string, Held>();
   /** Layer files by diff_id (layers are immutable): a rebuild reads only its new layers' tars. */
@@ -82,7 +84,21 @@ export class LayerInsight {
         return new Set(diffId !== undefined && i < current.length ? [diffId] : []);
       };
       // A tag not pushed yet (or a registry out of reach) leaves the previous build as the reference.
-      const pushed = await readRegistryLayers(client, ref, undefined, firstDifferent).catch(() => undefined);
+      // The tag is asked by HEAD (a manifest GET counts as a pull on Docker Hub); its manifest,
+      // config and first differing blob are read by digest only when that digest or this build is
+      // new to this session.
+      const head = await client.headManifest({ registry: target.registry, repository: target.repository }, target.digest ?? target.tag ?? 'latest').catch(() => undefined);
+      if (!head) return undefined;
+      const key = `${target.registry}/${target.repository}@${head.digest}|${current.map((l) => l.diffId).join(',')}`;
+      let reading = this.pushedReads.get(key);
+      if (!reading) {
+        reading = readRegistryLayers(client, `${target.registry}/${target.repository}@${head.digest}`, undefined, firstDifferent).catch(() => undefined);
+        this.pushedReads.set(key, reading);
+        void reading.then((read) => {
+          if (!read) this.pushedReads.delete(key); // a failed read is asked again next time
+        });
+      }
+      const pushed = await reading;
       return pushed ? { ref: `the pushed tag ${ref}`, layers: pushed.layers } : undefined;
     };
   }
