@@ -60,7 +60,7 @@ async function filesUnder(dir: string): Promise<string[]> {
 }
 
 describe('the cache directory on a full disk', () => {
-  for (const [name, image] of [['one new layer (compressed as it streams)', () => oneLayer], ['two new layers (spooled, then compressed side by side)', () => twoLayers]] as const) {
+  for (const [name, image] of [['one new layer (compressed as it streams)', () => oneLayer], ['two new layers (each compressed as it streams, one after the other)', () => twoLayers]] as const) {
     test(`push, ${name}: one line naming the directory and what to do; previous tag kept; no scratch left; resumes with room`, async (t) => {
       if (!mounted) return t.skip(mountProblem);
       const repository = `full/${name.startsWith('one') ? 'one' : 'two'}`;
