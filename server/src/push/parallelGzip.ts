@@ -16,8 +16,19 @@ import * as zlib from 'node:zlib';
 export const GZIP_BLOCK_SIZE = 1024 * 1024;
 /** The deflate window (RFC 1951 §2: distances up to 32768): the preset dictionary's length. */
 export const DICTIONARY_SIZE = 32 * 1024;
-/** zlib's output buffer for one block; bigger than the deflated block in the usual case. */
-const DEFLATE_CHUNK = 256 * 1024;
+/**
+ * zlib's output buffer for a block of `length` bytes: more than zlib's deflateBound (the input
+ * plus about 0.03 %, plus a few bytes for the flush), so one buffer always holds the deflated
+ * block and zlib never joins pieces with a copy (the result is then a view into that buffer).
+ * The output bytes do not depend on it.
+ */
+function deflateChunk(length: number): number {
+  return length + (length >> 10) + 1024;
+}
+/** Where a block's input starts in the buffer that carries it to a worker: after room for the dictionary. */
+export const BLOCK_INPUT_OFFSET = DICTIONARY_SIZE;
+/** The buffer that carries one block to a worker: the dictionary's room, then the block. */
+export const BLOCK_BUFFER_SIZE = BLOCK_INPUT_OFFSET + GZIP_BLOCK_SIZE;
 
 /**
  * The gzip member header (RFC 1952 §2.3): ID1 ID2, CM=8 (deflate), FLG=0 (no name, comment or
@@ -44,7 +55,7 @@ export function gzipTrailer(crc: number, inputSize: number): Buffer {
  */
 export function deflateBlock(input: Uint8Array, dictionary: Uint8Array | undefined, level: number, last: boolean): { crc: number; deflated: Buffer } {
   const crc = zlib.crc32(input);
-  const options: zlib.ZlibOptions = { level, chunkSize: DEFLATE_CHUNK, finishFlush: last ? zlib.constants.Z_FINISH : zlib.constants.Z_SYNC_FLUSH };
+  const options: zlib.ZlibOptions = { level, chunkSize: deflateChunk(input.length), finishFlush: last ? zlib.constants.Z_FINISH : zlib.constants.Z_SYNC_FLUSH };
   if (dictionary !== undefined && dictionary.length > 0) options.dictionary = dictionary;
   return { crc, deflated: zlib.deflateRawSync(input, options) };
 }
