@@ -30,6 +30,7 @@ import { MAX_METADATA_BYTES, parseImageConfig } from './archiveManifest';
 import { deliverLayer, peekStream, sniffCompression, type OnLayer } from './layerStreams';
 import { ImageSourceError } from './sourceErrors';
 import { chainIds, layerIndexFromJson, predictV1Ids } from './v1LayerIds';
+import { deferred, type Deferred } from '../core/deferred';
 
 export interface EngineExportOptions {
   open: OpenArchive;
@@ -48,36 +49,6 @@ export interface EngineExportOptions {
  *  the slow way (two passes, manifest.json), which also says what is really missing. */
 export class UnknownExportLayout extends Error {
   readonly code = 'UNKNOWN_EXPORT_LAYOUT';
-}
-
-interface Deferred<T> {
-  promise: Promise<T>;
-  settled: boolean;
-  resolve(value: T): void;
-  reject(error: unknown): void;
-}
-
-function deferred<T>(): Deferred<T> {
-  let resolve!: (value: T) => void;
-  let reject!: (error: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  promise.catch(() => undefined); // whoever awaits it sees the error; nobody awaiting is fine too
-  const d: Deferred<T> = {
-    promise,
-    settled: false,
-    resolve: (value) => {
-      d.settled = true;
-      resolve(value);
-    },
-    reject: (error) => {
-      d.settled = true;
-      reject(error);
-    },
-  };
-  return d;
 }
 
 interface Wanted {

@@ -9,42 +9,13 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { deferred, type Deferred } from '../core/deferred';
 import { forEachEntry, type OpenArchive } from './archiveEntries';
 import { digestOfPath } from './archiveManifest';
 import { ImageSourceError } from './sourceErrors';
 
-interface Pending {
-  promise: Promise<string>;
-  settled: boolean;
-  resolve(path: string): void;
-  reject(error: unknown): void;
-}
-
-function pending(): Pending {
-  let resolve!: (path: string) => void;
-  let reject!: (error: unknown) => void;
-  const promise = new Promise<string>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  promise.catch(() => undefined);
-  const p: Pending = {
-    promise,
-    settled: false,
-    resolve: (path) => {
-      p.settled = true;
-      resolve(path);
-    },
-    reject: (error) => {
-      p.settled = true;
-      reject(error);
-    },
-  };
-  return p;
-}
-
 export class ExportBlobSpool {
-  private readonly files = new Map<string, Pending>();
+  private readonly files = new Map<string, Deferred<string>>();
   private readonly aborter = new AbortController();
   private readonly passes: Promise<void>[] = [];
 
@@ -56,10 +27,10 @@ export class ExportBlobSpool {
 
   /** Spools these blobs, all in one pass of the export (those not asked for before). */
   prefetch(digests: readonly string[]): void {
-    const fresh = new Map<string, Pending>();
+    const fresh = new Map<string, Deferred<string>>();
     for (const digest of digests) {
       if (this.files.has(digest) || fresh.has(digest)) continue;
-      const p = pending();
+      const p = deferred<string>();
       fresh.set(digest, p);
       this.files.set(digest, p);
     }
@@ -84,7 +55,7 @@ export class ExportBlobSpool {
     return join(this.directory, `blob-${digest.replace(':', '-')}`);
   }
 
-  private async pass(wanted: Map<string, Pending>): Promise<void> {
+  private async pass(wanted: Map<string, Deferred<string>>): Promise<void> {
     try {
       await forEachEntry(this.open, this.source, this.aborter.signal, async (entry) => {
         const digest = entry.type === 'file' ? digestOfPath(entry.name) : undefined;
