@@ -1,6 +1,7 @@
 // The layer insight panel's page: lays out what the server worded (client/src/layerPanel.ts
 // relays it) and sends back what the user did. Keyboard: ↑/↓ move between layers, → or Enter
-// opens a layer's files (asked for then), ← closes it, g goes to its Dockerfile line, / filters.
+// opens a layer's files (asked for then), ← closes it, g goes to its Dockerfile line, / filters,
+// l confirms reading a base layer's files (the server said what that costs; Tab reaches the button too).
 const vscode = acquireVsCodeApi();
 const tree = document.getElementById('layers');
 const title = document.getElementById('title');
@@ -108,9 +109,29 @@ function toggle(index, wanted) {
 }
 
 function showFiles(view) {
+  if (view.view) {
+    // A layer read on request: rows and totals recomputed; the layers open stay open.
+    const wasOpen = [...open.keys()];
+    render(view.view);
+    for (const index of wasOpen) toggle(index, true);
+    return;
+  }
   const files = open.get(view.layer);
   if (!files) return;
   files.querySelector('.summary').textContent = view.summary;
+  files.querySelector('.offer')?.remove();
+  files.querySelector('input').hidden = view.offer !== undefined;
+  if (view.offer !== undefined) {
+    const offer = element('button', 'offer', view.offer);
+    offer.addEventListener('click', (event) => {
+      event.stopPropagation();
+      offer.disabled = true;
+      files.querySelector('.summary').textContent = 'Reading the layer…';
+      vscode.postMessage({ type: 'download', layer: view.layer });
+    });
+    offer.addEventListener('keydown', (event) => event.stopPropagation());
+    files.querySelector('.summary').after(offer);
+  }
   const marks = { added: '+', changed: '~', removed: '−' };
   files.querySelector('.list').replaceChildren(
     ...view.files.map((f) => {
@@ -132,6 +153,7 @@ tree.addEventListener('keydown', (event) => {
   else if (event.key === 'ArrowLeft' && open.has(focused)) toggle(focused);
   else if (event.key === 'Enter' || event.key === ' ') toggle(focused);
   else if (event.key === 'g' && row.line !== undefined) vscode.postMessage({ type: 'line', line: row.line });
+  else if (event.key === 'l' && open.get(focused)?.querySelector('.offer:not(:disabled)')) open.get(focused).querySelector('.offer').click();
   else if (event.key === '/') {
     toggle(focused, true);
     open.get(focused)?.querySelector('input')?.focus();

@@ -1,18 +1,21 @@
 // The layer insight panel (a webview): the server answers every row and sentence
-// (layerlift/layerInsight, layerlift/layerFiles); this file only moves messages between the
-// webview (media/layerPanel.mjs) and the server, and opens the Dockerfile at a line.
+// (layerlift/layerInsight, layerlift/layerFiles, layerlift/layerFilesDownload); this file only
+// moves messages between the webview (media/layerPanel.mjs) and the server, opens the Dockerfile
+// at a line, and cancels a base layer's download when the panel closes.
 import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
 import type { LanguageClient } from 'vscode-languageclient/node';
-import { layerFilesRequest, layerInsightRequest, type LayerFilesView, type LayerInsightView } from '../../server/src/lsp/protocol';
+import { layerFilesDownloadRequest, layerFilesRequest, layerInsightRequest, type LayerFilesView, type LayerInsightView } from '../../server/src/lsp/protocol';
 
-type FromWebview = { type: 'ready' } | { type: 'files'; layer: number; filter?: string } | { type: 'line'; line: number } | { type: 'refresh' };
+type FromWebview = { type: 'ready' } | { type: 'files'; layer: number; filter?: string } | { type: 'download'; layer: number } | { type: 'line'; line: number } | { type: 'refresh' };
 
 export class LayerPanel implements vscode.Disposable {
   private panel: vscode.WebviewPanel | undefined;
   private uri: vscode.Uri | undefined;
   /** The last message for the page: sent again when the page says it is ready (it may load after). */
   private last: unknown = { type: 'loading' };
+  /** Cancels the downloads in flight (base layers' blobs): when the panel closes or shows another Dockerfile. */
+  private downloads = new vscode.CancellationTokenSource();
 
   constructor(
     private readonly context: vscode.ExtensionContext,
@@ -20,6 +23,7 @@ export class LayerPanel implements vscode.Disposable {
   ) {}
 
   async show(uri: vscode.Uri): Promise<void> {
+    if (this.uri?.toString() !== uri.toString()) this.cancelDownloads();
     this.uri = uri;
     const panel = this.panel ?? (await this.create());
     panel.title = `Layers: ${uri.path.slice(uri.path.lastIndexOf('/') + 1)}`;
@@ -47,7 +51,14 @@ export class LayerPanel implements vscode.Disposable {
   }
 
   dispose(): void {
+    this.cancelDownloads();
     this.panel?.dispose();
+  }
+
+  private cancelDownloads(): void {
+    this.downloads.cancel();
+    this.downloads.dispose();
+    this.downloads = new vscode.CancellationTokenSource();
   }
 
   private async create(): Promise<vscode.WebviewPanel> {
@@ -68,7 +79,10 @@ export class LayerPanel implements vscode.Disposable {
 <div id="layers" role="tree" aria-label="Image layers" tabindex="0"></div>
 <script nonce="${nonce}">${script.replace(/<\/script/gi, '<\\/script')}</script></body></html>`;
     panel.webview.onDidReceiveMessage((message: FromWebview) => void this.answer(panel, message), undefined, this.context.subscriptions);
-    panel.onDidDispose(() => (this.panel = undefined), undefined, this.context.subscriptions);
+    panel.onDidDispose(() => {
+      this.panel = undefined;
+      this.cancelDownloads();
+    }, undefined, this.context.subscriptions);
     this.panel = panel;
     return panel;
   }
@@ -81,6 +95,13 @@ export class LayerPanel implements vscode.Disposable {
     if (message.type === 'line') {
       const position = new vscode.Position(message.line, 0);
       await vscode.window.showTextDocument(uri, { viewColumn: vscode.ViewColumn.One, selection: new vscode.Range(position, position) });
+      return;
+    }
+    if (message.type === 'download') {
+      const token = this.downloads.token;
+      const files = await this.client.sendRequest<LayerFilesView>(layerFilesDownloadRequest, { uri: uri.toString(), layer: message.layer }, token).catch(() => undefined);
+      // Cancelled (panel closed, other Dockerfile): nothing to show.
+      if (files && !token.isCancellationRequested && this.uri === uri) await panel.webview.postMessage({ type: 'files', files });
       return;
     }
     const files = await this.client.sendRequest<LayerFilesView>(layerFilesRequest, { uri: uri.toString(), layer: message.layer, filter: message.filter ?? '' });

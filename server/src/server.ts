@@ -29,6 +29,7 @@ import {
   buildOutputNotification,
   credentialsRequest,
   documentLayersRequest,
+  layerFilesDownloadRequest,
   layerFilesRequest,
   layerInsightRequest,
   serverCommands,
@@ -162,6 +163,13 @@ connection.onRequest(layerInsightRequest, (params: { uri?: unknown }) => {
 connection.onRequest(layerFilesRequest, (params: { uri?: unknown; layer?: unknown; filter?: unknown }) =>
   layerInsight.files(typeof params?.uri === 'string' ? params.uri : '', typeof params?.layer === 'number' ? params.layer : -1, typeof params?.filter === 'string' ? params.filter : undefined),
 );
+// A base layer's files, read only after the user confirmed the download; the request's
+// cancellation (the panel closed) aborts the read.
+connection.onRequest(layerFilesDownloadRequest, (params: { uri?: unknown; layer?: unknown }, token: { onCancellationRequested(listener: () => void): unknown }) => {
+  const controller = new AbortController();
+  token.onCancellationRequested(() => controller.abort());
+  return layerInsight.download(typeof params?.uri === 'string' ? params.uri : '', typeof params?.layer === 'number' ? params.layer : -1, controller.signal);
+});
 
 connection.onCodeLens(({ textDocument }) => {
   const document = documents.get(textDocument.uri);

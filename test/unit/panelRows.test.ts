@@ -66,3 +66,19 @@ test('registryStatuses: base rows for the first layers, built layers by their li
   assert.deepEqual(insightView('t', report, [], document).rows.map((r) => r.registry), ['mountable from r.example/library/base', '', '']);
   assert.equal(view.totals[2], 'A push to r.example/team/app:1 would upload 1.5 kB of 9.0 kB compressed');
 });
+
+test('insightView: layers not read are said so, and dive’s figures say which layers they cover', () => {
+  const partial = buildLayerReport('app:1', [
+    { diffId: 'a', createdBy: 'ADD rootfs /', size: 2_500_000 },
+    { diffId: 'b', createdBy: '/bin/sh -c echo', entries: [file('x', 5)] },
+  ]);
+  const view = insightView('Layers of app:1', partial, [undefined, 1], undefined, undefined, { layers: [0], pushedTag: 'The pushed tag r/app:1 could not be read (no answer within 3 s): no comparison shown.' });
+  assert.deepEqual(view.rows.map((r) => [r.files, r.sizes]), [
+    ['files not read yet: open the layer to list them', '2.5 MB uncompressed · compressed size unknown until pushed'],
+    ['1 added', '5 B uncompressed · compressed size unknown until pushed'],
+  ]);
+  assert.equal(view.totals[0], 'Efficiency 100.00 % (as dive computes it, over the 1 layer read of 2: open the base layers to include them)');
+  assert.match(view.totals[1] ?? '', /\(layers read only\)$/);
+  assert.ok(view.totals.includes('The pushed tag r/app:1 could not be read (no answer within 3 s): no comparison shown.'));
+  assert.equal(filesView(partial, 1, '', 2000, 1).summary, '1 file changed by this layer (compared with the layers read: 1 base layer beneath not opened, so "added" may mean changed)');
+});

@@ -48,3 +48,16 @@ void test('an uncompressed OCI layer is read as it is; a failed read is asked ag
   assert.deepEqual(entries.map((e) => e.path), ['etc/x']);
   assert.equal(opened, 2);
 });
+
+void test('with a diff_id, a blob whose uncompressed tar hashes otherwise is refused and not cached', async () => {
+  clearRegistryLayerFiles();
+  const plain = await layerTar({ 'etc/x': 'x' });
+  const blob = gzipSync(plain);
+  const client = { openBlob: () => Promise.resolve(Readable.from([blob])) };
+  const descriptor = { digest: 'sha256:cc', size: blob.length };
+  await assert.rejects(readRegistryLayerFiles(client, repo, descriptor, undefined, 'sha256:0000'), /is not this layer .*the base moved since the build/);
+  const { createHash } = await import('node:crypto');
+  const diffId = `sha256:${createHash('sha256').update(plain).digest('hex')}`;
+  const entries = await readRegistryLayerFiles(client, repo, descriptor, undefined, diffId);
+  assert.deepEqual(entries.map((e) => e.path), ['etc/x']);
+});

@@ -8,6 +8,8 @@ import { describeWhyNew, shortCreatedBy, whyNew, type LayerSummary, type WhyNew 
 
 export interface ReportLayer extends LayerSummary {
   compressedSize?: number;
+  /** Uncompressed bytes from elsewhere (the engine's history) for a layer whose entries are not read. */
+  size?: number;
 }
 
 export interface LayerRow {
@@ -55,7 +57,7 @@ export function buildLayerReport(image: string, layers: readonly ReportLayer[], 
   let compressedKnown = true;
   const rows = layers.map((layer, index): LayerRow => {
     const files = changes[index] ?? [];
-    const size = layer.entries ? layerBytes(layer.entries) : undefined;
+    const size = layer.entries ? layerBytes(layer.entries) : layer.size;
     if (fresh.has(index)) {
       if (layer.compressedSize === undefined) compressedKnown = false;
       bytes += layer.compressedSize ?? size ?? 0;

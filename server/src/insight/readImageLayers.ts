@@ -12,7 +12,7 @@ import type { LayerSummary } from './whyNew';
 export interface ImageLayers {
   description: string;
   /** One per rootfs.diff_ids entry, in order; `entries` set when the layer was read. */
-  layers: (LayerSummary & { compressedSize?: number })[];
+  layers: (LayerSummary & { compressedSize?: number; /** Uncompressed bytes the engine's history reports, when known. */ size?: number })[];
 }
 
 interface ConfigShape {
@@ -29,8 +29,11 @@ export function layerHistory(config: ConfigShape): string[] {
   return diffIds.map((_, i) => (i - offset >= 0 ? made[i - offset] ?? '' : ''));
 }
 
-/** Which layers' files to read: all, none, these diff_ids, or those a predicate picks (a cache). */
-export type Wanted = boolean | ReadonlySet<string> | ((diffId: string) => boolean);
+/**
+ * Which layers' files to read: all, none, these diff_ids, or those a predicate picks (a cache; the
+ * panel: the Dockerfile's own layers, known from the history only once the config is read).
+ */
+export type Wanted = boolean | ReadonlySet<string> | ((diffId: string, index: number, layers: readonly LayerSummary[]) => boolean);
 
 export async function readImageLayers(
   spec: string,
@@ -47,7 +50,8 @@ export async function readImageLayers(
 async function readOpenImage(image: LocalImage, files: Wanted, signal?: AbortSignal): Promise<ImageLayers> {
   const config = JSON.parse(image.config.toString('utf8')) as ConfigShape;
   const history = layerHistory(config);
-  const wants = (d: string) => (typeof files === 'boolean' ? files : typeof files === 'function' ? files(d) : files.has(d));
+  const summaries: LayerSummary[] = image.layers.map((l, i) => ({ diffId: l.diffId, createdBy: history[i] ?? '' }));
+  const wants = (d: string, i: number) => (typeof files === 'boolean' ? files : typeof files === 'function' ? files(d, i, summaries) : files.has(d));
   const wanted = new Set(image.layers.map((l) => l.diffId).filter(wants));
   const read = new Map<string, LayerEntry[]>();
   if (wanted.size > 0) {

@@ -34,6 +34,12 @@ export const workspaceTrustedNotification = 'layerlift/workspaceTrusted';
 export const layerInsightRequest = 'layerlift/layerInsight';
 /** Client → server request: one layer's files, loaded when the panel opens that layer. Params `{ uri, layer, filter? }`; answer `LayerFilesView`. */
 export const layerFilesRequest = 'layerlift/layerFiles';
+/**
+ * Client → server request: read a layer whose files are not known yet (a base layer), after the
+ * user confirmed the download the `layerFiles` answer offered. Params `{ uri, layer }`; answer
+ * `LayerFilesView` with `view` (efficiency and rows recomputed). Cancelled when the panel closes.
+ */
+export const layerFilesDownloadRequest = 'layerlift/layerFilesDownload';
 
 /** Every figure worded by the server; the panel only lays them out. */
 export interface LayerInsightView {
@@ -71,6 +77,10 @@ export interface LayerFilesView {
   /** e.g. '3 of 1,204 files match "src"'. */
   summary: string;
   files: { path: string; depth: number; name: string; change: 'added' | 'changed' | 'removed'; size: string }[];
+  /** The layer's files are not read yet: the button's label (e.g. 'List files'); `summary` says what it costs. */
+  offer?: string;
+  /** After `layerFilesDownload`: the panel's rows and totals, recomputed with this layer's files. */
+  view?: LayerInsightView;
 }
 
 /** `initializationOptions` the VS Code client sends. */
