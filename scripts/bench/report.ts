@@ -172,6 +172,7 @@ export function renderTable(samples: Sample[], facts: Facts, lsp: LspFigures | u
       if (Number.isFinite(unique)) lines.push(`${pad(scenario, 18)}${pad('limit', 15)}${num(unique / 1e6).padStart(11)}${num(unique / facts.uplinkBytesPerSecond).padStart(10)}  unique compressed bytes ÷ bandwidth`);
     }
   }
+  lines.push(...cpuTable(samples, facts));
   lines.push('', `${pad('ratio', 34)}${'value'.padStart(10)}  goal`);
   for (const [name, value] of Object.entries(ratios(samples, facts, lsp))) lines.push(`${pad(name, 34)}${shown(name, value).padStart(10)}  ${verdict(name, value)}`);
   if (lsp) {
@@ -179,4 +180,24 @@ export function renderTable(samples: Sample[], facts: Facts, lsp: LspFigures | u
     for (const [metric, value] of Object.entries(lsp.results)) lines.push(`  ${pad(metric, 24)}${num(value).padStart(9)}   goal ≤ ${lsp.goals[metric] ?? '—'}`);
   }
   return lines.join('\n');
+}
+
+/**
+ * CPU per MB of the image (uncompressed) in the throughput scenarios: medians of the tool's
+ * process, dockerd and the registry (scripts/bench/cpu.ts). On two cores a push that needs more
+ * CPU than another cannot be as fast once both are CPU-bound.
+ */
+function cpuTable(samples: Sample[], facts: Facts): string[] {
+  const lines = ['', `CPU seconds per MB of image (${num(facts.fullImageBytes / 1e6, 0)} MB), medians`, `${pad('scenario', 18)}${pad('tool', 15)}${'client'.padStart(9)}${'dockerd'.padStart(9)}${'registry'.padStart(10)}${'total'.padStart(9)}${'CPU s'.padStart(9)}`];
+  for (const scenario of ['fullPush', 'ociPush'] as const) {
+    for (const tool of TOOLS) {
+      const runs = of(samples, scenario, tool).filter((s) => s.cpu !== undefined);
+      if (runs.length === 0) continue;
+      const part = (key: 'client' | 'engine' | 'registry') => median(runs.map((s) => s.cpu?.[key] ?? 0));
+      const total = median(runs.map((s) => (s.cpu ? s.cpu.client + s.cpu.engine + s.cpu.registry : 0)));
+      const perMb = (seconds: number) => num(seconds / (facts.fullImageBytes / 1e6), 4).padStart(9);
+      lines.push(`${pad(scenario, 18)}${pad(tool, 15)}${perMb(part('client'))}${perMb(part('engine'))}${perMb(part('registry')).padStart(10)}${perMb(total)}${num(total).padStart(9)}`);
+    }
+  }
+  return lines.length > 3 ? lines : [];
 }

@@ -27,6 +27,8 @@ export interface Sample {
   outsideSeconds?: number;
   /** layerlift: the uploader its report named (auto should say engine, layerlift-own layerlift). */
   uploader?: string;
+  /** CPU seconds of the push: the tool's process, dockerd, the registry. */
+  cpu?: PushMeasure['cpu'];
   /** Copied from another scenario's run instead of measured again (--quick). */
   reusedFrom?: ScenarioName;
 }

@@ -10,6 +10,7 @@ import { docker, restoreEngineMemory } from '../../test/bed/dockerEngine';
 import { skopeo } from '../../test/bed/fixtures';
 import { runCli } from '../../test/integration/runCli';
 import { cliEnv, PASSWORD, USER, type Bed, type Site } from './bed';
+import { startCpuProbe, type CpuSeconds } from './cpu';
 
 export const TOOLS = ['layerlift', 'layerlift-own', 'docker', 'skopeo'] as const;
 export type Tool = (typeof TOOLS)[number];
@@ -43,6 +44,8 @@ export interface PushMeasure {
   outsideSeconds?: number;
   /** layerlift only: the uploader that moved the push (its --json uploader: engine or layerlift). */
   uploader?: string;
+  /** CPU seconds of the push: the tool's process, dockerd, the registry (cpu.ts). */
+  cpu?: CpuSeconds;
 }
 
 /**
@@ -74,6 +77,7 @@ export async function push(tool: Tool, bed: Bed, site: Site, request: PushReques
   if (request.file && (tool === 'docker' || tool === 'layerlift-own')) throw new Error(`${tool} does not push image files in this bench`);
   if (tool === 'docker') await docker(bed.engine, ['tag', request.image, target]);
   site.uplink.resetStats();
+  const cpuProbe = await startCpuProbe({ engine: bed.engine.daemon.pid, registry: site.registry.pid });
   const started = performance.now();
   let uploadedBlobBytes: number | undefined;
   let planSeconds: number | undefined;
@@ -90,7 +94,9 @@ export async function push(tool: Tool, bed: Bed, site: Site, request: PushReques
     } else {
       const choice = tool === 'layerlift-own' ? ['--uploader', 'layerlift'] : [];
       // Each layerlift tool keeps an index (cache) of its own: neither learns from the other.
-      const run = await runCli(['push', '--json', ...choice, ...(request.layerliftArgs ?? []), request.file ?? request.image, target], cliEnv(bed, `${request.cacheName}-${tool}`), { timeoutMs: 900_000 });
+      // LAYERLIFT_BENCH_PROFILE=DIR: each layerlift run writes a V8 CPU profile (main thread and workers) there.
+      const nodeArgs = process.env.LAYERLIFT_BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.LAYERLIFT_BENCH_PROFILE}`] : [];
+      const run = await runCli(['push', '--json', ...choice, ...(request.layerliftArgs ?? []), request.file ?? request.image, target], cliEnv(bed, `${request.cacheName}-${tool}`), { timeoutMs: 900_000, nodeArgs });
       if (run.code !== 0) throw new Error(run.stderr.trim() || `exit code ${run.code}`);
       const report = JSON.parse(run.stdout) as { blobs: { size: number; action: string }[]; planSeconds?: number; uploader?: string; seconds?: number };
       uploadedBlobBytes = report.blobs.filter((b) => b.action === 'upload').reduce((sum, b) => sum + b.size, 0);
@@ -102,11 +108,12 @@ export async function push(tool: Tool, bed: Bed, site: Site, request: PushReques
     throw oneLine(tool, error);
   }
   const seconds = (performance.now() - started) / 1000;
+  const cpu = await cpuProbe.stop();
   const uplinkBytes = site.uplink.stats().upstreamBytes;
   if (process.env.LAYERLIFT_BENCH_TRACE) traceRequests(tool, site, started);
   if (tool === 'docker') await docker(bed.engine, ['rmi', target]); // untag only: the image stays
   const outsideSeconds = pushSeconds === undefined ? undefined : seconds - pushSeconds;
-  return { seconds, uplinkBytes, uploadedBlobBytes, planSeconds, outsideSeconds, uploader };
+  return { seconds, uplinkBytes, uploadedBlobBytes, planSeconds, outsideSeconds, uploader, cpu };
 }
 
 /**

@@ -12,10 +12,10 @@ export interface CliRun {
   peakRssBytes: number;
 }
 
-export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, options: { timeoutMs?: number } = {}): Promise<CliRun> {
+export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, options: { timeoutMs?: number; /** node flags before the script, e.g. --cpu-prof */ nodeArgs?: string[] } = {}): Promise<CliRun> {
   return new Promise((resolve, reject) => {
     // A clean HOME so the developer's own Docker config is never read.
-    const child = spawn(process.execPath, [cliPath, ...args], { env: { PATH: process.env.PATH, HOME: '/nonexistent-home', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...(options.nodeArgs ?? []), cliPath, ...args], { env: { PATH: process.env.PATH, HOME: '/nonexistent-home', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     let peak = 0;

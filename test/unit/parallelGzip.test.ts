@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import * as zlib from 'node:zlib';
 import { LayerCompressor } from '../../server/src/push/compressLayer';
-import { crc32Combine, GZIP_BLOCK_SIZE, gzipHeader, parallelGzipSync } from '../../server/src/push/parallelGzip';
+import { crc32Combine, GZIP_BLOCK_SIZE, gzipHeader, looksIncompressible, parallelGzipSync } from '../../server/src/push/parallelGzip';
 
 /** Deterministic, partly compressible bytes (text runs and pseudo-random runs). */
 function content(size: number, seed = 1): Buffer {
@@ -131,6 +131,62 @@ void describe('LayerCompressor gzip blocks', () => {
       assert.equal(trusted.digest, sha256(parallelGzipSync(input)));
     } finally {
       await compressor.close();
+    }
+  });
+});
+
+describe('blocks of random-looking bytes are stored, not deflated', () => {
+  const MiB = 1024 * 1024;
+  const random = (seed: number) => {
+    const out = Buffer.alloc(MiB);
+    let state = (seed * 2654435761) >>> 0;
+    for (let i = 0; i < MiB; i++) {
+      state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+      out[i] = state >>> 24;
+    }
+    return out;
+  };
+  const text = Buffer.from('layer text: usr/lib/python3/site-packages/example.py\n'.repeat(MiB / 50)).subarray(0, MiB);
+
+  it('random bytes and an already gzipped file look incompressible; text, code and a block with text at a probe do not', () => {
+    assert.equal(looksIncompressible(random(1)), true);
+    const gzipped = zlib.gzipSync(content(4 * MiB, 3), { level: 9 });
+    assert.ok(gzipped.length >= MiB, `${gzipped.length}`);
+    assert.equal(looksIncompressible(gzipped.subarray(0, MiB)), true);
+    assert.equal(looksIncompressible(text), false);
+    assert.equal(looksIncompressible(content(MiB)), false);
+    const mixed = random(2);
+    text.copy(mixed, 512 * 1024, 0, 2048); // one probe of the 16 lands on text
+    assert.equal(looksIncompressible(mixed), false);
+    assert.equal(looksIncompressible(random(3).subarray(0, 32 * 1024)), false, 'blocks under 64 KiB are always deflated');
+  });
+
+  it('a layer of random and text blocks: valid gzip, random blocks cost their size and 5 bytes per 64 KiB, text still compressed, same bytes from 1 and 2 workers', async () => {
+    const layer = Buffer.concat([random(4), text, random(5), text]);
+    const gz = parallelGzipSync(layer, 6);
+    assert.deepEqual(zlib.gunzipSync(gz), layer);
+    // Two stored MiB (+ 16 five-byte headers each, 4-5 flush bytes) and two text MiB deflated far below their size.
+    const textOnly = zlib.deflateRawSync(text, { level: 6 }).length;
+    assert.ok(gz.length < 2 * MiB + 2 * textOnly + 400, `${gz.length} bytes`);
+    assert.ok(gz.length >= 2 * MiB, `${gz.length} bytes`);
+    const dir = await mkdtemp(join(tmpdir(), 'layerlift-stored-'));
+    try {
+      const digests: string[] = [];
+      for (const workers of [1, 2]) {
+        const compressor = new LayerCompressor({ directory: join(dir, String(workers)), workers });
+        try {
+          const out = await compressor.compress(sha256(layer), chunked(layer, 300_000));
+          digests.push(out.digest);
+          assert.deepEqual(zlib.gunzipSync(await readFile(out.path)), layer);
+          assert.equal(gzipAccepts(out.path), true);
+        } finally {
+          await compressor.close();
+        }
+      }
+      assert.equal(digests[0], digests[1]);
+      assert.equal(digests[0], sha256(gz));
+    } finally {
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });

@@ -9,7 +9,7 @@ export interface LocalLayer {
   /** When the source already holds this layer compressed (OCI layout, or docker-archive of an
    *  OCI-style save): the blob, byte for byte. In an OCI layout this is whatever blob the manifest
    *  names, so `mediaType` may also be a plain tar. */
-  compressed?: { digest: string; size: number; mediaType: string; open(offset: number): Promise<Readable> };
+  compressed?: { digest: string; size: number; mediaType: string; open(offset: number): Promise<Readable>; /** The blob is this whole file (an OCI layout's blob). */ file?: string };
 }
 
 export interface LocalImage {

@@ -49,6 +49,9 @@ export interface MoveRequest {
   target: ImageReference;
   concurrency: number;
   chunkSize?: number;
+  /** Digests the plan's HEADs found missing from the target repository moments ago: the mover
+   *  sends them without asking the registry again (one round trip per blob saved). */
+  absent?: ReadonlySet<string>;
   signal?: AbortSignal;
   onEvent?: (event: PushEvent) => void;
   /** Things the user should hear about that did not stop the push. */

@@ -101,7 +101,7 @@ export async function openOciLayout(dir: string, tag: string | undefined): Promi
   const layers = layouts.map((l): LocalLayer => {
     if (!l.present) return { diffId: l.diffId };
     const { digest, size, mediaType } = l.descriptor;
-    return { diffId: l.diffId, compressed: { digest, size, mediaType, open: (offset) => openRange(l.path, offset, size, source) } };
+    return { diffId: l.diffId, compressed: { digest, size, mediaType, file: l.path, open: (offset) => openRange(l.path, offset, size, source) } };
   });
   let closed = false;
   const description = `OCI layout ${dir}${tag !== undefined ? `:${tag}` : ''} (${shortId(manifest.config.digest)})`;

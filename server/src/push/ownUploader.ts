@@ -98,11 +98,13 @@ async function sendBlobs(image: LocalImage, plan: PushPlan, options: MoveRequest
   let firstError: Error | undefined;
   const sending: Promise<void>[] = [];
   const lanes = new Semaphore(options.concurrency ?? 4);
-  const send = async (diffId: string, blob: { digest: string; size: number; mediaType: string }, open: (offset: number) => Promise<Readable>, held?: HeldSession) => {
+  const send = async (diffId: string, blob: { digest: string; size: number; mediaType: string; file?: string }, open: (offset: number) => Promise<Readable>, held?: HeldSession) => {
     await lanes.acquire();
     try {
       options.onEvent?.({ type: 'blob-start', digest: blob.digest, size: blob.size, action: 'upload' });
-      const exists = await client.headBlob(targetRepo, blob.digest, signal);
+      // A blob the plan just found missing is not asked for again; a digest new since the plan
+      // (a layer compressed here) is: an earlier push may have sent the same bytes.
+      const exists = options.absent?.has(blob.digest) ? undefined : await client.headBlob(targetRepo, blob.digest, signal);
       // A held session is recorded after every acknowledged chunk, so a run that dies goes on from there next time.
       const record = (session: UploadSession, committed: number) =>
         held?.save({ registry: targetRepo.registry, repository: targetRepo.repository, digest: blob.digest, size: blob.size, mediaType: blob.mediaType, diffId, compression: compressor.compression, level: compressor.level, location: session.location, offset: committed, updatedAt: new Date().toISOString() }) ?? Promise.resolve();
@@ -158,14 +160,15 @@ async function sendBlobs(image: LocalImage, plan: PushPlan, options: MoveRequest
   const chunked = (size: number) => size > (options.chunkSize ?? defaultChunkSize);
   const heldSessions: HeldSession[] = [];
   const fromFile = (path: string) => (offset: number) => Promise.resolve(createReadStream(path, { start: offset }));
+  const withFile = <T extends object>(blob: T, path: string) => ({ ...blob, file: path });
   const sendCompressed = async (diffId: string, layer: CompressedLayer) => {
     const held = sessions && chunked(layer.size) ? await sessions.hold(targetRepo.registry, targetRepo.repository, layer.digest, layer.path).catch(() => undefined) : undefined;
     if (held === undefined) {
       files.push(layer);
-      return send(diffId, layer, fromFile(layer.path));
+      return send(diffId, withFile(layer, layer.path), fromFile(layer.path));
     }
     heldSessions.push(held);
-    return send(diffId, layer, fromFile(held.blobPath), held);
+    return send(diffId, withFile(layer, held.blobPath), fromFile(held.blobPath), held);
   };
   if (sessions !== undefined) {
     await sessions.removeExpired().catch(() => 0);
@@ -176,7 +179,7 @@ async function sendBlobs(image: LocalImage, plan: PushPlan, options: MoveRequest
       // Compressed by an earlier run that died: no need to read or compress the layer again.
       toCompress.delete(diffId);
       heldSessions.push(held);
-      track(send(diffId, { digest: record.digest, size: record.size, mediaType: record.mediaType }, fromFile(held.blobPath), held));
+      track(send(diffId, { digest: record.digest, size: record.size, mediaType: record.mediaType, file: held.blobPath }, fromFile(held.blobPath), held));
     }
   }
   try {

