@@ -187,3 +187,14 @@ void test('a pushed tag that does not answer within its budget leaves the panel 
   assert.ok(second.totals.includes('The pushed tag registry.example/team/app:1 could not be read (no answer within 100 ms): compared with the previous build instead.'), second.totals.join('\n'));
   assert.equal(second.rows[2]?.status, 'same as the previous build');
 });
+
+void test('a workspace no longer trusted reads no base layer', async () => {
+  const { reads, readImage } = await fixture();
+  const ws = { ...workspace(), trusted: true };
+  const insight = new LayerInsight(ws, readImage, {}, noEngine);
+  await insight.view(uri, analyzeDockerfile(dockerfile));
+  ws.trusted = false;
+  const read = await insight.download(uri, 0);
+  assert.deepEqual(read.files, []);
+  assert.equal(reads.length, 1, 'no export read for the base layer');
+});

@@ -107,7 +107,8 @@ export class LayerInsight {
    * panel recomputed. `signal`: the LSP request's cancellation (the panel closed).
    */
   async download(uri: string, layer: number, signal?: AbortSignal): Promise<LayerFilesView> {
-    const held = await this.held.get(uri)?.held.catch(() => undefined);
+    // Trust may have been withdrawn since the panel opened: no registry or engine read then.
+    const held = this.workspace.trusted ? await this.held.get(uri)?.held.catch(() => undefined) : undefined;
     const target = held?.layers[layer];
     if (!held || !target) return { layer, summary: 'Open the panel first: the image is not read yet.', files: [] };
     if (!target.entries) {
