@@ -123,7 +123,8 @@ export async function viewText(page: Page, title: string, expect: RegExp, name: 
 /**
  * The Layer Insight webview's text (webviews are nested iframes: every frame is tried), once it
  * matches `expect`; then, with `open`, clicks the first layer whose text holds it (or, with `keys`,
- * presses those keys from the first layer) and waits for the opened file list to match `expectFiles`.
+ * presses those keys from the first layer; `wait:RE` waits for the focused layer's files to match
+ * RE) and waits for the opened file list to match `expectFiles`.
  */
 export async function webviewText(page: Page, expect: RegExp, name: string, open?: string, expectFiles?: RegExp, keys?: string[]): Promise<{ text: string; files: string; screenshot: string }> {
   const found = await until(`the layer panel to show ${String(expect)}`, 60_000, async () => {
@@ -141,7 +142,15 @@ export async function webviewText(page: Page, expect: RegExp, name: string, open
     await found.frame.locator('.layer').first().click({ position: { x: 2, y: 2 } });
     await found.frame.locator('.layer').first().locator('.files').waitFor({ state: 'attached', timeout: 5_000 }).catch(() => undefined);
     // The click opened the first layer: close it, then keys go to whichever layer has focus.
-    for (const key of ['ArrowLeft', ...keys]) await found.frame.locator('.layer.focused').first().press(key);
+    for (const key of ['ArrowLeft', ...keys]) {
+      // `wait:RE`: as a user reads before the next key, until the focused layer's files match RE.
+      if (key.startsWith('wait:')) {
+        const shown = new RegExp(key.slice('wait:'.length));
+        await until(`the focused layer to show ${String(shown)}`, 30_000, async () => (shown.test(await found.frame.locator('.layer.focused .files').first().innerText().catch(() => '')) ? true : undefined));
+        continue;
+      }
+      await found.frame.locator('.layer.focused').first().press(key);
+    }
     files = await until(`the opened layer's files to show ${String(expectFiles)}`, 30_000, async () => {
       const text = (await found.frame.locator('.files').first().innerText()).replace(/\u00a0/g, ' ');
       return !expectFiles || expectFiles.test(text) ? text : undefined;
