@@ -16,6 +16,7 @@ import { parseReference } from '../../server/src/core/reference';
 import { RegistryClient } from '../../server/src/registry/registryClient';
 import { LayerInsight } from '../../server/src/lsp/layerInsight';
 import { readImageLayers, type Wanted } from '../../server/src/insight/readImageLayers';
+import { readEngineLayers } from '../../server/src/insight/readEngineLayers';
 import { buildLayerReport, percent } from '../../server/src/insight/layerReport';
 import { analyzeDockerfile } from '../../server/src/analysis/analyzeDockerfile';
 import { defaultSettings } from '../../server/src/analysis/settings';
@@ -70,9 +71,9 @@ void describe('the layer panel reads base layers only when opened', () => {
     registryClient: () => client,
     documentSettings: () => ({ settings: defaultSettings, setting: { dockerfile: 'Dockerfile', image: 'll/panel:1' }, ...(target ? { target: parseReference(target) } : {}) }),
   });
-  /** Counts the layers each engine read parsed. */
+  /** The panel's engine reader, counting the layers each read parsed. */
   const counting = (reads: number[]) => async (spec: string, e: NodeJS.ProcessEnv, files: Wanted, signal?: AbortSignal) => {
-    const read = await readImageLayers(spec, { env: e, files, ...(signal ? { signal } : {}) });
+    const read = await readEngineLayers(spec, e, files, signal);
     reads.push(read.layers.filter((l) => l.entries).length);
     return read;
   };
@@ -93,8 +94,13 @@ void describe('the layer panel reads base layers only when opened', () => {
     const read = await insight.download(uri, 0);
     assert.deepEqual(reads, [2, 1], 'the base layer alone was read from the export');
     assert.ok(read.files.some((f) => f.path === 'bin/busybox'), read.summary);
-    const all = await readImageLayers('ll/panel:1', { env: env() });
-    assert.equal(read.view?.totals[0], `Efficiency ${percent(buildLayerReport('x', all.layers).efficiency.efficiency)} (as dive computes it)`);
+    // The same figures and instructions as the CLI's reader (config history, every layer read).
+    const all = buildLayerReport('x', (await readImageLayers('ll/panel:1', { env: env() })).layers);
+    assert.equal(read.view?.totals[0], `Efficiency ${percent(all.efficiency.efficiency)} (as dive computes it)`);
+    assert.deepEqual(read.view?.rows.map((r) => [r.instruction, r.files]), all.layers.map((l) => [l.instruction || '(no history)', [[l.added, 'added'], [l.changed, 'changed'], [l.removed, 'removed']].filter(([n]) => (n as number) > 0).map(([n, w]) => `${String(n)} ${String(w)}`).join(' · ')]));
+    // Read again (a refresh): every layer is cached by diff_id, so no layer is read.
+    await insight.view(uri, analyzeDockerfile(dockerfile));
+    assert.deepEqual(reads, [2, 1, 0]);
   });
 
   void test('a base in a registry: the blob is offered with its download size and read from there, verified', async () => {

@@ -29,8 +29,6 @@ async function layerTar(files: Record<string, string>): Promise<Buffer> {
 const sha = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 const file = (path: string, size: number): LayerEntry => ({ path, kind: 'file', size });
 
-/** The sizes come with the fixture's layers: no engine history asked. */
-const noEngine = { layerSizes: () => Promise.resolve(undefined) };
 const dockerfile = 'FROM registry.example/library/base:1\nRUN echo hi > /a\nCOPY app /app\n';
 const uri = 'file:///ctx/Dockerfile';
 
@@ -76,7 +74,7 @@ function workspace(client?: Partial<RegistryClient>) {
 
 void test('opening the panel reads only the Dockerfile’s layers; efficiency says it covers those', async () => {
   const { reads, readImage } = await fixture();
-  const insight = new LayerInsight(workspace(), readImage, {}, noEngine);
+  const insight = new LayerInsight(workspace(), readImage, {});
   const view = await insight.view(uri, analyzeDockerfile(dockerfile));
   assert.deepEqual(reads, [['sha256:run', 'sha256:copy']]);
   assert.deepEqual(view.rows.map((r) => [r.group, r.files]), [
@@ -96,7 +94,7 @@ void test('a base layer offers its registry blob with the download size, then li
   const { baseBlob, reads, readImage } = await fixture();
   const opened: string[] = [];
   const client = { openBlob: (repo: { registry: string; repository: string }, digest: string) => { opened.push(`${repo.registry}/${repo.repository}@${digest}`); return Promise.resolve(Readable.from([baseBlob])); } };
-  const insight = new LayerInsight(workspace(client), readImage, {}, noEngine);
+  const insight = new LayerInsight(workspace(client), readImage, {});
   const blobDigest = sha(baseBlob);
   const before = await insight.view(uri, analyzeDockerfile(dockerfile), documentView(blobDigest, 12_300_000));
   assert.match(before.totals[0] ?? '', /over the 2 layers read of 3/);
@@ -124,7 +122,7 @@ void test('a layer the target holds is read from the target repository; a blob t
   const other = gzipSync(await layerTar({ 'etc/other': 'o' }));
   const opened: string[] = [];
   const client = { openBlob: (repo: { registry: string; repository: string }) => { opened.push(`${repo.registry}/${repo.repository}`); return Promise.resolve(Readable.from([other])); } };
-  const insight = new LayerInsight(workspace(client), readImage, {}, noEngine);
+  const insight = new LayerInsight(workspace(client), readImage, {});
   await insight.view(uri, analyzeDockerfile(dockerfile), documentView(sha(other), 50, 'in-target'));
   const read = await insight.download(uri, 0);
   assert.deepEqual(opened, ['registry.example/team/app']);
@@ -143,7 +141,7 @@ void test('a cancelled download says so and lists nothing', async () => {
       options.signal?.addEventListener('abort', () => reject(new Error('aborted')));
     }),
   };
-  const insight = new LayerInsight(workspace(client), readImage, {}, noEngine);
+  const insight = new LayerInsight(workspace(client), readImage, {});
   await insight.view(uri, analyzeDockerfile(dockerfile), documentView(sha(baseBlob), 10));
   const reading = insight.download(uri, 0, controller.signal);
   controller.abort();
@@ -154,7 +152,7 @@ void test('a cancelled download says so and lists nothing', async () => {
 
 void test('with no registry known to hold it, a base layer is offered from the engine export, saying how much that reads', async () => {
   const { reads, readImage } = await fixture();
-  const insight = new LayerInsight(workspace(), readImage, {}, noEngine);
+  const insight = new LayerInsight(workspace(), readImage, {});
   await insight.view(uri, analyzeDockerfile(dockerfile));
   const offer = await insight.files(uri, 0);
   assert.equal(offer.summary, 'Base layer: no registry is known to hold it (a base built locally, or not checked yet); its files can be read from the engine\'s export of the image (reads this layer 1.5 kB, up to the image\'s 1.5 kB uncompressed).');
@@ -176,7 +174,7 @@ void test('a pushed tag that does not answer within its budget leaves the panel 
   } as unknown as ConstructorParameters<typeof LayerInsight>[0];
   let description = 'engine image app:1 (sha256:111)';
   const rebuilt: ReadImage = async (...args) => ({ ...(await readImage(...args)), description });
-  const insight = new LayerInsight(ws, rebuilt, {}, { ...noEngine, pushedTagBudgetMs: 100 });
+  const insight = new LayerInsight(ws, rebuilt, {}, { pushedTagBudgetMs: 100 });
   const started = Date.now();
   const first = await insight.view(uri, analyzeDockerfile(dockerfile));
   assert.ok(Date.now() - started < 2000, 'the panel does not wait for the registry');
@@ -191,7 +189,7 @@ void test('a pushed tag that does not answer within its budget leaves the panel 
 void test('a workspace no longer trusted reads no base layer', async () => {
   const { reads, readImage } = await fixture();
   const ws = { ...workspace(), trusted: true };
-  const insight = new LayerInsight(ws, readImage, {}, noEngine);
+  const insight = new LayerInsight(ws, readImage, {});
   await insight.view(uri, analyzeDockerfile(dockerfile));
   ws.trusted = false;
   const read = await insight.download(uri, 0);

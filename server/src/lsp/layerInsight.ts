@@ -19,7 +19,7 @@ import { baseLayerOfferView, filesView, insightView, layerLines, pushedTagUnread
 import { readImageLayers, type ImageLayers, type Wanted } from '../insight/readImageLayers';
 import { readRegistryLayers } from '../insight/registryLayers';
 import { readRegistryLayerFiles } from '../insight/registryLayerFiles';
-import { engineLayerSizes } from '../insight/engineLayerSizes';
+import { readEngineLayers } from '../insight/readEngineLayers';
 import { describeWhyNew, shortCreatedBy, type LayerSummary } from '../insight/whyNew';
 import { formatReference } from '../core/reference';
 import type { LayerEntry } from '../insight/layerFiles';
@@ -52,15 +52,11 @@ export interface LayerInsightOptions {
   pushedTagBudgetMs?: number;
   /** The rest of the pushed tag's read (manifest, config, first differing blob). */
   pushedReadBudgetMs?: number;
-  /** Each layer's uncompressed size without reading it (default: the engine's history). */
-  layerSizes?: LayerSizes;
 }
 
-export type LayerSizes = (spec: string, env: NodeJS.ProcessEnv) => Promise<Map<string, number> | undefined>;
-
-/** The engine's history sizes for engine images (oci:/docker-archive: specs have none to ask). */
-const engineSizes: LayerSizes = (spec, env) =>
-  /^(oci|docker-archive):/.test(spec) ? Promise.resolve(undefined) : engineLayerSizes(spec.replace(/^docker-daemon:/, ''), env).catch(() => undefined);
+/** Engine images through the panel's own reader (rows from inspect + history, one export pass); files as they are. */
+const defaultReadImage: ReadImage = (spec, env, files, signal) =>
+  /^(oci|docker-archive):/.test(spec) ? readImageLayers(spec, { env, files, ...(signal ? { signal } : {}) }) : readEngineLayers(spec.replace(/^docker-daemon:/, ''), env, files, signal);
 
 export class LayerInsight {
   /** By Dockerfile URI: the last report read (a rebuild is read again: the config digest differs). */
@@ -75,7 +71,7 @@ export class LayerInsight {
 
   constructor(
     private readonly workspace: Workspace,
-    private readonly readImage: ReadImage = (spec, env, files, signal) => readImageLayers(spec, { env, files, ...(signal ? { signal } : {}) }),
+    private readonly readImage: ReadImage = defaultReadImage,
     private readonly env: NodeJS.ProcessEnv = process.env,
     private readonly options: LayerInsightOptions = {},
   ) {}
@@ -226,15 +222,11 @@ export class LayerInsight {
     };
     // Always read again when asked: a build may have moved the tag.
     const wanted: Wanted = (diffId, index, layers) => ownLayers(layers).has(index) && !this.entries.has(diffId);
-    // Sizes asked beside the read: base rows show theirs without their tars being read.
-    const sizes = (this.options.layerSizes ?? engineSizes)(image, env).catch(() => undefined);
     const held = this.readImage(image, env, wanted).then(async (read): Promise<Held> => {
       for (const l of read.layers) if (l.entries) this.remember(l.diffId, l.entries);
-      const known = await sizes;
       const layers = read.layers.map((l) => {
         const entries = l.entries ?? this.entries.get(l.diffId);
-        const size = l.size ?? known?.get(l.diffId);
-        return { ...l, ...(entries ? { entries } : {}), ...(size !== undefined ? { size } : {}) };
+        return { ...l, ...(entries ? { entries } : {}) };
       });
       withBaseCompressedSizes(layers, document);
       const before = current && current.key === key ? await current.held.catch(() => undefined) : undefined;
