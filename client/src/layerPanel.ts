@@ -101,7 +101,10 @@ export class LayerPanel implements vscode.Disposable {
       const token = this.downloads.token;
       const files = await this.client.sendRequest<LayerFilesView>(layerFilesDownloadRequest, { uri: uri.toString(), layer: message.layer }, token).catch(() => undefined);
       // Cancelled (panel closed, other Dockerfile): nothing to show.
-      if (files && !token.isCancellationRequested && this.uri === uri) await panel.webview.postMessage({ type: 'files', files });
+      if (!files || token.isCancellationRequested || this.uri?.toString() !== uri.toString()) return;
+      // The recomputed view is what a reloaded page should show.
+      if (files.view) this.last = { type: 'view', view: files.view };
+      await panel.webview.postMessage({ type: 'files', files });
       return;
     }
     const files = await this.client.sendRequest<LayerFilesView>(layerFilesRequest, { uri: uri.toString(), layer: message.layer, filter: message.filter ?? '' });
