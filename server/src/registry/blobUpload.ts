@@ -35,6 +35,9 @@ export interface BlobSource {
    * the time between a push's POSTs and its first PATCH.
    */
   file?: string;
+  /** The digest was computed from these very bytes by this process moments ago (the compressor's
+   *  output): they are not hashed again. The registry still checks the digest at the closing PUT. */
+  digestKnown?: boolean;
 }
 
 export interface UploadOptions {
@@ -227,7 +230,11 @@ class SourceReader {
     private readonly delays: { baseDelayMs: number; maxDelayMs: number },
   ) {
     this.hash = createHash(parseDigest(source.digest).algorithm);
+    this.hashing = source.digestKnown !== true;
   }
+
+  /** False when the source's digest is known from these bytes already (BlobSource.digestKnown). */
+  private readonly hashing: boolean;
 
   /** One buffer for the whole blob: a fresh 8 MiB per chunk would pile up garbage (and RSS). */
   private buffer: Buffer | undefined;
@@ -242,7 +249,7 @@ class SourceReader {
     const out = this.buffer.subarray(0, want);
     if (this.source.file !== undefined) {
       await this.readFile(this.source.file, out);
-      this.hash.update(out);
+      if (this.hashing) this.hash.update(out);
       this.position += want;
       return out;
     }
@@ -273,7 +280,7 @@ class SourceReader {
       filled += take;
       if (take < piece.length) this.leftover = piece.subarray(take);
     }
-    this.hash.update(out);
+    if (this.hashing) this.hash.update(out);
     this.position += want;
     if (this.position === this.source.size && this.leftover && this.leftover.length > 0) throw this.sizeError(this.position + this.leftover.length);
     return out;
@@ -308,6 +315,10 @@ class SourceReader {
   }
 
   assertDigest(): void {
+    if (!this.hashing) {
+      if (this.position !== this.source.size) throw this.sizeError(this.position);
+      return;
+    }
     const actual = `${parseDigest(this.source.digest).algorithm}:${this.hash.copy().digest('hex')}`;
     if (this.position !== this.source.size || actual !== this.source.digest) {
       throw new RegistryError({ code: 'DIGEST_MISMATCH', operation: 'push', ...this.target, problem: `the bytes read from ${this.source.description} hash to ${actual}, not ${this.source.digest}`, hint: 'the source is corrupt or changed during the copy; nothing was committed' });
