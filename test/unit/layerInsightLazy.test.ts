@@ -84,7 +84,8 @@ void test('opening the panel reads only the Dockerfile’s layers; efficiency sa
   ]);
   // The base row's size comes from the engine's history, not from its tar.
   assert.equal(view.rows[0]?.sizes, '1.5 kB uncompressed · compressed size unknown until pushed');
-  assert.match(view.totals[0] ?? '', /^Efficiency .* \(as dive computes it, over the 2 layers read of 3: open the base layers to include them\)$/);
+  assert.equal(view.totals[0], 'Efficiency: computed once every layer is read, as dive needs them all (1 layer not opened: open them to include them)');
+  assert.match(view.totals[1] ?? '', /^Wasted at least .* in the 2 layers read \(files overwritten or removed later\)$/);
   const files = await insight.files(uri, 2);
   assert.match(files.summary, /1 base layer beneath not opened/);
 });
@@ -97,7 +98,7 @@ void test('a base layer offers its registry blob with the download size, then li
   const insight = new LayerInsight(workspace(client), readImage, {});
   const blobDigest = sha(baseBlob);
   const before = await insight.view(uri, analyzeDockerfile(dockerfile), documentView(blobDigest, 12_300_000));
-  assert.match(before.totals[0] ?? '', /over the 2 layers read of 3/);
+  assert.match(before.totals[0] ?? '', /1 layer not opened/);
   const offer = await insight.files(uri, 0);
   assert.equal(offer.summary, `Base layer: its files come from the registry blob ${blobDigest.slice(0, 19)}… in registry.example/library/base (12.3 MB to download).`);
   assert.equal(offer.offer, 'List files');

@@ -63,10 +63,18 @@ export function insightView(title: string, report: LayerReport, lines: readonly 
   const e = report.efficiency;
   // dive's figures need every layer's files: over some of them they are partial, and say so.
   const readCount = report.layers.length - notRead.size;
-  const scope = notRead.size === 0 ? '' : readCount === 0 ? ', over no layer yet: open layers to include them' : `, over the ${readCount} layer${readCount === 1 ? '' : 's'} read of ${report.layers.length}: open the base layers to include them`;
+  // A percentage over some layers would mislead (one removed file among few read makes it ~0 %):
+  // until every layer is read, efficiency is not given and waste is a lower bound.
+  const unreadCount = `${notRead.size} layer${notRead.size === 1 ? '' : 's'} not opened`;
+  const efficiency =
+    notRead.size === 0
+      ? [`Efficiency ${percent(e.efficiency)} (as dive computes it)`, `Wasted ${formatBytes(e.wastedBytes)}: ${percent(e.wastedUserPercent)} of the ${formatBytes(e.userSizeBytes)} added over the first layer`]
+      : [
+          `Efficiency: computed once every layer is read, as dive needs them all (${unreadCount}: open them to include them)`,
+          readCount === 0 ? 'Wasted: no layer read yet' : `Wasted at least ${formatBytes(e.wastedBytes)} in the ${readCount} layer${readCount === 1 ? '' : 's'} read (files overwritten or removed later)`,
+        ];
   const totals = [
-    `Efficiency ${percent(e.efficiency)} (as dive computes it${scope})`,
-    `Wasted ${formatBytes(e.wastedBytes)}: ${percent(e.wastedUserPercent)} of the ${formatBytes(e.userSizeBytes)} added over the first layer${notRead.size === 0 ? '' : ' (layers read only)'}`,
+    ...efficiency,
     // With a target, the reuse model knows what the registry holds; without, every layer would go.
     ...(document?.target ? [] : [`A push would upload ${formatBytes(report.upload.bytes)} of ${formatBytes(e.sizeBytes)} (${report.upload.compressedKnown ? 'compressed' : 'uncompressed tar bytes'})`]),
     ...(document?.target ? [`A push to ${document.target.text} would upload ${formatBytes(document.totals.uploadBytes)} of ${formatBytes(document.totals.totalBytes)} compressed${document.totals.unknownLayers > 0 ? ` (+ ${document.totals.unknownLayers} layers not sized yet)` : ''}`] : []),

@@ -58,6 +58,16 @@ export function decompressor(compression: Compression, source: string, what: str
 export class DiffIdVerifier extends Transform {
   private readonly hash: Hash;
   private bytes = 0;
+  private handedOver = false;
+
+  /**
+   * The consumer checks the diff_id itself (the compressor's writer thread hashes its input
+   * anyway): this stage stops hashing and checking. Whatever passed before is checked there too,
+   * as the consumer reads the stream from its first byte.
+   */
+  handOver(): void {
+    this.handedOver = true;
+  }
 
   constructor(
     private readonly diffId: string,
@@ -68,12 +78,16 @@ export class DiffIdVerifier extends Transform {
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    this.hash.update(chunk);
+    if (!this.handedOver) this.hash.update(chunk);
     this.bytes += chunk.length;
     callback(null, chunk);
   }
 
   override _flush(callback: TransformCallback): void {
+    if (this.handedOver) {
+      callback();
+      return;
+    }
     const algorithm = this.diffId.slice(0, this.diffId.indexOf(':'));
     const actual = `${algorithm}:${this.hash.digest('hex')}`;
     if (actual === this.diffId) {
@@ -88,6 +102,17 @@ export class DiffIdVerifier extends Transform {
       ),
     );
   }
+}
+
+/**
+ * Lets the consumer of a delivered layer check its diff_id instead of the source (one hash of
+ * the layer, off the main thread, instead of two). True when the stream is a source's verifying
+ * stage and now leaves the check to the consumer; false when the caller must keep trusting the source.
+ */
+export function handOverDiffIdCheck(tar: Readable): boolean {
+  if (!(tar instanceof DiffIdVerifier)) return false;
+  tar.handOver();
+  return true;
 }
 
 export type OnLayer = (diffId: string, tar: Readable) => Promise<void>;

@@ -15,6 +15,9 @@ import { UploadSessions, type HeldSession } from './uploadSessions';
 import type { LocalImage } from './imageSource';
 import { configInStream } from './engineSource';
 import type { LayerCompressor, CompressedLayer } from './compressLayer';
+import { LayerCompressError } from './compressErrors';
+import { handOverDiffIdCheck } from './layerStreams';
+import { ImageSourceError } from './sourceErrors';
 import type { PushPlan } from './plan';
 import type { MovedImage, MoveRequest, Mover, SentBlob } from './mover';
 
@@ -197,9 +200,17 @@ async function sendBlobs(image: LocalImage, plan: PushPlan, options: MoveRequest
         .readLayers(
           toCompress,
           async (diffId, tar) => {
-            // The source verified the diff_id (layerStreams.ts): the compressor does not hash the input again.
-            // Upload while the next layer compresses.
-            track(sendCompressed(diffId, await compressor.compress(diffId, tar, signal, { verified: true })));
+            // One hash of the layer: the compressor's writer thread checks the diff_id, off the
+            // main thread, where the source lets it (layerStreams.ts handOverDiffIdCheck);
+            // otherwise the source has checked it. Upload while the next layer compresses.
+            const checkedHere = handOverDiffIdCheck(tar);
+            const compressed = await compressor.compress(diffId, tar, signal, { verified: !checkedHere }).catch((error: unknown) => {
+              if (error instanceof LayerCompressError && error.code === 'DIFF_ID_MISMATCH') {
+                throw new ImageSourceError('DIFF_ID_MISMATCH', `${image.description}: layer ${diffId} is corrupt: its uncompressed bytes hash to ${error.actualDiffId ?? 'another digest'} — export or rebuild the image`, image.description);
+              }
+              throw error;
+            });
+            track(sendCompressed(diffId, compressed));
           },
           signal,
         )
