@@ -9,7 +9,7 @@
 //   --only A,B   run only these scenarios (firstPush, baseOnlyUpstream, fullPush, ociPush,
 //                rebuildPush, baseManyNames, languageServer), for profiling one of them
 // LAYERLIFT_BENCH_TRACE=1 prints each request a tool sent; LAYERLIFT_BENCH_PROFILE=DIR writes
-// layerlift's V8 CPU profiles there.
+// layerlift's V8 CPU profiles there; LAYERLIFT_TIMING=1 prints its stage times (core/timing.ts).
 // Progress goes to stderr. See BENCHMARKS.md for the fairness rules and the latest figures.
 import { loadavg, cpus, release, type } from 'node:os';
 import { parseArgs } from 'node:util';

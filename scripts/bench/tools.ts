@@ -95,9 +95,13 @@ export async function push(tool: Tool, bed: Bed, site: Site, request: PushReques
       const choice = tool === 'layerlift-own' ? ['--uploader', 'layerlift'] : [];
       // Each layerlift tool keeps an index (cache) of its own: neither learns from the other.
       // LAYERLIFT_BENCH_PROFILE=DIR: each layerlift run writes a V8 CPU profile (main thread and workers) there.
+      // LAYERLIFT_TIMING=1: the CLI's own stage times (core/timing.ts), printed after its run.
+      const timingEnv = process.env.LAYERLIFT_TIMING === '1' ? { LAYERLIFT_TIMING: '1' } : {};
       const nodeArgs = process.env.LAYERLIFT_BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.LAYERLIFT_BENCH_PROFILE}`] : [];
-      const run = await runCli(['push', '--json', ...choice, ...(request.layerliftArgs ?? []), request.file ?? request.image, target], cliEnv(bed, `${request.cacheName}-${tool}`), { timeoutMs: 900_000, nodeArgs });
+      const run = await runCli(['push', '--json', ...choice, ...(request.layerliftArgs ?? []), request.file ?? request.image, target], { ...cliEnv(bed, `${request.cacheName}-${tool}`), ...timingEnv }, { timeoutMs: 900_000, nodeArgs });
       if (run.code !== 0) throw new Error(run.stderr.trim() || `exit code ${run.code}`);
+      const stages = run.stderr.split('\n').filter((line) => line.startsWith('layerlift timing:'));
+      if (stages.length > 0) process.stderr.write(`bench: ${tool}'s stages\n  ${stages.join('\n  ')}\n`);
       const report = JSON.parse(run.stdout) as { blobs: { size: number; action: string }[]; planSeconds?: number; uploader?: string; seconds?: number };
       uploadedBlobBytes = report.blobs.filter((b) => b.action === 'upload').reduce((sum, b) => sum + b.size, 0);
       planSeconds = report.planSeconds;

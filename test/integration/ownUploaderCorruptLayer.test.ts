@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import * as tar from 'tar-stream';
+import { tarBytes } from '../bed/tarBytes';
 import { startRegistry, type Registry } from '../bed/registry';
 import { makeTempDir } from '../bed/process';
 import { RegistryClient } from '../../server/src/registry/registryClient';
@@ -15,25 +15,11 @@ import { runCli } from './runCli';
 
 const sha256 = (bytes: Buffer | string) => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
 
-async function tarOf(entries: { name: string; body: Buffer | string }[]): Promise<Buffer> {
-  const pack = tar.pack();
-  const chunks: Buffer[] = [];
-  pack.on('data', (chunk: unknown) => chunks.push(chunk as Buffer));
-  const done = new Promise<void>((resolve, reject) => {
-    pack.on('end', resolve);
-    pack.on('error', reject);
-  });
-  for (const entry of entries) pack.entry({ name: entry.name, mtime: new Date(0), mode: 0o644 }, entry.body);
-  pack.finalize();
-  await done;
-  return Buffer.concat(chunks);
-}
-
 /** A `docker save` archive of one layer; `diffId` is what its config claims the layer is. */
 async function archive(path: string, layer: Buffer, diffId: string): Promise<void> {
   const config = JSON.stringify({ architecture: 'amd64', os: 'linux', config: {}, rootfs: { type: 'layers', diff_ids: [diffId] }, history: [{ created_by: 'COPY data /data' }] });
   const manifest = JSON.stringify([{ Config: 'config.json', RepoTags: ['corrupt/x:1'], Layers: ['l1/layer.tar'] }]);
-  await writeFile(path, await tarOf([{ name: 'config.json', body: config }, { name: 'l1/layer.tar', body: layer }, { name: 'manifest.json', body: manifest }]));
+  await writeFile(path, await tarBytes({ 'config.json': config, 'l1/layer.tar': layer, 'manifest.json': manifest }));
 }
 
 describe('own uploader: a layer that is not its diff_id', () => {
@@ -44,7 +30,7 @@ describe('own uploader: a layer that is not its diff_id', () => {
     registry = await startRegistry({ auth: 'none' });
     work = await makeTempDir('corrupt-layer');
     // Several 1 MiB gzip blocks, text and random: the pigz path with its writer thread.
-    layer = await tarOf([{ name: 'data/random.bin', body: randomBytes(2 * 1024 * 1024) }, { name: 'data/text.txt', body: 'a line of layer text\n'.repeat(100_000) }]);
+    layer = await tarBytes({ 'data/random.bin': randomBytes(2 * 1024 * 1024), 'data/text.txt': 'a line of layer text\n'.repeat(100_000) });
   });
   after(async () => {
     await registry.stop();

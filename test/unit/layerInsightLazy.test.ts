@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
-import * as tar from 'tar-stream';
+import { tarBytes as layerTar } from '../bed/tarBytes';
 import { LayerInsight, type ReadImage } from '../../server/src/lsp/layerInsight';
 import { analyzeDockerfile } from '../../server/src/analysis/analyzeDockerfile';
 import { defaultSettings } from '../../server/src/analysis/settings';
@@ -18,14 +18,6 @@ import type { DocumentView } from '../../server/src/analysis/documentView';
 import type { LayerEntry } from '../../server/src/insight/layerFiles';
 import type { RegistryClient } from '../../server/src/registry/registryClient';
 
-async function layerTar(files: Record<string, string>): Promise<Buffer> {
-  const pack = tar.pack();
-  for (const [name, body] of Object.entries(files)) pack.entry({ name }, body);
-  pack.finalize();
-  const chunks: Buffer[] = [];
-  for await (const chunk of pack as AsyncIterable<Buffer>) chunks.push(chunk);
-  return Buffer.concat(chunks);
-}
 const sha = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 const file = (path: string, size: number): LayerEntry => ({ path, kind: 'file', size });
 

@@ -4,17 +4,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
-import * as tar from 'tar-stream';
+import { tarBytes as layerTar } from '../bed/tarBytes';
 import { clearRegistryLayerFiles, readRegistryLayerFiles } from '../../server/src/insight/registryLayerFiles';
 
-async function layerTar(files: Record<string, string>): Promise<Buffer> {
-  const pack = tar.pack();
-  for (const [name, body] of Object.entries(files)) pack.entry({ name }, body);
-  pack.finalize();
-  const chunks: Buffer[] = [];
-  for await (const chunk of pack as AsyncIterable<Buffer>) chunks.push(chunk);
-  return Buffer.concat(chunks);
-}
 
 const repo = { registry: 'localhost:5000', repository: 'team/app' };
 

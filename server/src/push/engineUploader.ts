@@ -8,6 +8,7 @@
 //   - The message stream becomes Layerlift's push events; an `errorDetail` a typed one-line error.
 //   - The engine writes the manifest last; afterwards the pushed manifest is read once and
 //     checked against the image (config digest, layer count) before the push is reported.
+import { timing } from '../core/timing';
 import { encodeRegistryAuth } from '../core/registryAuthHeader';
 import { diffIdForProgressId, LineSplitter, parseEnginePushLine, type EnginePushMessage } from '../core/enginePushMessages';
 import { runLimited } from '../core/limit';
@@ -53,6 +54,7 @@ export class EngineUploader implements Mover {
     const readied = Promise.all([this.deps.engine.flavourOf({ signal }), this.ensureTag(name, tag, signal)]);
     try {
       await mountPlanned(this.deps.client, where, plan.layers, request);
+      timing('mounts done');
     } catch (error) {
       const [, undo] = (await readied.catch(() => undefined)) ?? [];
       await undo?.().catch(() => undefined);
@@ -71,6 +73,7 @@ export class EngineUploader implements Mover {
       if (signal?.aborted && !(error instanceof RegistryError)) throw new RegistryError({ code: 'ABORTED', operation: 'push', ...where, problem: 'cancelled', hint: 'the tag was not moved; run the same command again to push' });
       throw error;
     }
+    timing('engine push done');
     await warm;
     // Putting the engine's tag back and reading the pushed manifest go side by side.
     const [blobs] = await Promise.all([
@@ -90,6 +93,7 @@ export class EngineUploader implements Mover {
     // client" without tlsVerify=false); dockerd decides that itself (--insecure-registry, loopback).
     const query = `?tag=${encodeURIComponent(tag)}${flavour === 'podman' && this.deps.insecure(where.registry) ? '&tlsVerify=false' : ''}`;
     const operation = `push ${name}:${tag}`;
+    timing('engine push requested');
     const response = await engine.send('POST', `/images/${encodeImageRef(name)}/push${query}`, { operation, headers: { 'x-registry-auth': auth }, signal: request.signal, stallTimeoutMs: STALL_MS });
     if (response.statusCode !== 200) await engine.expectOk(response, operation);
     const lines = new LineSplitter();
@@ -102,6 +106,7 @@ export class EngineUploader implements Mover {
       if (message.kind === 'layer') track.update(message);
     };
     response.body.setEncoding('utf8');
+    timing('engine push answered');
     for await (const chunk of response.body as AsyncIterable<string>) for (const line of lines.push(chunk)) handle(parseEnginePushLine(line));
     for (const line of lines.end()) handle(parseEnginePushLine(line));
     if (!digest) throw engineFailure(`the ${engineName} ended the push without naming the pushed manifest`, where, engineName);

@@ -8,6 +8,7 @@ import { RegistryError } from '../registry/errors';
 import type { RegistryClient } from '../registry/registryClient';
 import type { LayerIndex } from './layerIndex';
 import { gatherKnown, probePresence, readImageBlobs } from './pushFacts';
+import { timing } from '../core/timing';
 import { planFromIndex, planPush, prepushTag, type PrepushStrategy, type PushPlan } from './plan';
 import { prepushBase } from './prepush';
 import { readFirstBase, type BaseCandidates } from './baseCandidates';
@@ -108,7 +109,9 @@ export async function pushImage(subject: PushSubject, options: PushOptions, deps
     }
   };
   const targetRead = soft('the current target could not be read', readImageBlobs(client, target, subject.platform, signal));
+  timing('target tag read started');
   const base = await readFirstBase(options.base, { client: deps.probeClient ?? client, platform: subject.platform, target, signal, warnings });
+  timing('base read');
   const configDigest = subject.configDigest;
   // The user's own mirror rules name repositories they expect to mount from: say so when they
   // may not (other candidates, like the base's path in the target registry, are only guesses).
@@ -125,6 +128,7 @@ export async function pushImage(subject: PushSubject, options: PushOptions, deps
   // manifest adds is probed after it.
   const early = probePresence(client, targetRepo, gatherKnown({ image: subject, target, base, index: deps.index, mirrors: options.mirrors }), configDigest, signal, onDenied);
   const [targetBlobs] = await Promise.all([targetRead, early.catch(() => undefined)]);
+  timing('target tag read, early probes done');
   const known = gatherKnown({ image: subject, target, base, targetBlobs, index: deps.index, mirrors: options.mirrors });
   let present = await probePresence(client, targetRepo, known, configDigest, signal, onDenied, await early);
   const baseReference = base ? formatReference(withDigest({ ...base.ref, tag: undefined }, base.blobs.manifestDigest)) : undefined;
@@ -141,6 +145,7 @@ export async function pushImage(subject: PushSubject, options: PushOptions, deps
     uploader: mover.kind,
   };
   let plan = planPush(planInput);
+  timing('planned');
   options.onEvent?.({ type: 'plan', plan });
   if (options.planOnly) return { target: formatReference(target), plan, uploader: mover.kind, blobs: [], bytesUploaded: 0, seconds: (Date.now() - started) / 1000, warnings, planMs: Date.now() - started };
 

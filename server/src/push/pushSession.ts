@@ -11,6 +11,7 @@ import type { CredentialSource } from '../registry/credentials';
 import { DockerEngineClient, type ResolvedHost } from '../engine/engineClient';
 import { describeHost } from '../engine/dockerHost';
 import { openLocalImage, type LocalImage } from './imageSource';
+import { timing } from '../core/timing';
 import { openEngineExport } from './engineSource';
 import { ImageSourceError, shortId } from './sourceErrors';
 import { LayerCompressor } from './compressLayer';
@@ -66,7 +67,9 @@ export async function runPushSession(request: PushSessionRequest, deps: PushSess
   const warnings: string[] = [];
   try {
     const ref = request.image.replace(/^docker-daemon:/, '');
+    timing('session start');
     const inspected = engine ? await engine.imageInspect(ref, { signal: request.signal }) : undefined;
+    timing('engine inspect done');
     if (engine && !inspected) throw new ImageSourceError('IMAGE_NOT_FOUND', `engine image ${ref}: not found in the Docker engine at ${hostText(engine)} — build or pull it first, or check the name`, `engine image ${ref}`);
     const decision = chooseUploader(request.uploader ?? 'auto', { imageFile, compression: request.compression ?? 'gzip', engineTransport: engine ? transportOf(engine.host) : undefined });
     if ('refused' in decision) throw new UploaderRefused(decision.refused);

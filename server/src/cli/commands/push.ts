@@ -1,5 +1,6 @@
 // `layerlift push IMAGE [TARGET]` and `layerlift plan IMAGE [TARGET]`: a layer-aware push of a
 // local image (Docker engine, `oci:DIR[:TAG]`, `docker-archive:FILE`), or just its plan.
+import { timing } from '../../core/timing';
 import { readFile } from 'node:fs/promises';
 import { formatReference, parseReference, type ImageReference } from '../../core/reference';
 import { analyzeDockerfile } from '../../analysis/analyzeDockerfile';
@@ -134,6 +135,7 @@ async function run(command: 'push' | 'plan', args: string[], io: CommandIO): Pro
         throw error instanceof UploaderRefused ? new UsageError(`${command}: ${error.message}`, command) : error;
       });
       results.push(result);
+      timing('push session done');
       progress.close();
       for (const warning of result.warnings) io.stderr(redact(`layerlift: warning: ${warning}`));
       if (command === 'plan') io.stdout(values.json ? JSON.stringify(planJson(target, result.plan), null, 2) : renderPlan(target, result.plan));
