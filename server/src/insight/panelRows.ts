@@ -70,7 +70,7 @@ export function insightView(title: string, report: LayerReport, lines: readonly 
     notRead.size === 0
       ? [`Efficiency ${percent(e.efficiency)} (as dive computes it)`, `Wasted ${formatBytes(e.wastedBytes)}: ${percent(e.wastedUserPercent)} of the ${formatBytes(e.userSizeBytes)} added over the first layer`]
       : [
-          `Efficiency: computed once every layer is read, as dive needs them all (${unreadCount}: open them to include them)`,
+          `Efficiency: computed once every layer is read, as dive needs them all (${unreadCount} yet)`,
           readCount === 0 ? 'Wasted: no layer read yet' : `Wasted at least ${formatBytes(e.wastedBytes)} in the ${readCount} layer${readCount === 1 ? '' : 's'} read (files overwritten or removed later)`,
         ];
   const totals = [

@@ -114,8 +114,8 @@ describe('Layerlift in VS Code', () => {
     await vscode.commands.executeCommand('layerlift.showLayerInsight', uri);
     const tabs = vscode.window.tabGroups.all.flatMap((g) => g.tabs);
     assert.ok(tabs.some((t) => t.input instanceof vscode.TabInputWebview && t.input.viewType.endsWith('layerlift.layerInsight')), 'a Layer Insight tab is open');
-    // Base layers are not read when the panel opens: dive's figures say which layers they cover.
-    const seen = await ui<{ text: string; files: string }>(facts, 'webview', { expect: 'Efficiency [\\d.]+ % \\(as dive computes it, over the \\d+ layers read of \\d+: open the base layers to include them\\)[\\s\\S]*COPY', open: 'COPY', expectFiles: 'hello\\.txt', name: 'layer-insight' });
+    // Base layers are not read when the panel opens: dive's efficiency waits for them, and says so.
+    const seen = await ui<{ text: string; files: string }>(facts, 'webview', { expect: 'Efficiency: computed once every layer is read, as dive needs them all \\(\\d+ layers? not opened yet\\)[\\s\\S]*COPY', open: 'COPY', expectFiles: 'hello\\.txt', name: 'layer-insight' });
     assert.match(seen.text, /line 3/, 'the COPY layer links to its Dockerfile line');
     assert.match(seen.text, /uncompressed/);
     // Registry status from the reuse model: the base was pushed with the app just before.
@@ -124,12 +124,13 @@ describe('Layerlift in VS Code', () => {
     assert.match(seen.files, /files? changed by this layer/);
     // The first base layer, by keyboard: Enter opens it and says what reading it costs (no files);
     // l confirms: its blob comes from the target repository (the push above put it there), is
-    // listed, and dive's figures now cover one layer more.
-    const [, readBefore, layerCount] = /over the (\d+) layers? read of (\d+)/.exec(seen.text) ?? [];
+    // listed, and one layer fewer is left unread (with none left, dive's efficiency shows).
+    const [, unreadBefore] = /\((\d+) layers? not opened/.exec(seen.text) ?? [];
+    assert.ok(Number(unreadBefore) >= 1, seen.text);
     const base = await ui<{ text: string; files: string }>(facts, 'webview', { expect: 'files not read yet', name: 'layer-insight-base', keys: ['Home', 'Enter', 'wait:to download\\)\\.', 'l'], expectFiles: 'busybox' });
     assert.match(base.files, /files? changed by this layer/);
-    const readNow = Number(readBefore) + 1;
-    const covered = readNow === Number(layerCount) ? 'Efficiency [\\d.]+ % \\(as dive computes it\\)' : `over the ${readNow} layers read of ${layerCount}:`;
+    const unreadNow = Number(unreadBefore) - 1;
+    const covered = unreadNow === 0 ? 'Efficiency [\\d.]+ % \\(as dive computes it\\)' : `\\(${unreadNow} layers? not opened`;
     assert.ok(await ui<{ text: string }>(facts, 'webview', { expect: covered, name: 'layer-insight-base-read' }));
     // One context file changed, a build: the panel names the COPY layer as new and that file.
     const hello = join(facts.workspace, 'hello.txt');
