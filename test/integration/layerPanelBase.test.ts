@@ -86,7 +86,7 @@ void describe('the layer panel reads base layers only when opened', () => {
     assert.deepEqual(reads, [2], 'only the Dockerfile’s two layers were read');
     assert.deepEqual(view.rows.map((r) => r.group), ['base', 'Dockerfile', 'Dockerfile']);
     assert.equal(view.rows[0]?.files, 'files not read yet: open the layer to list them');
-    assert.match(view.totals[0] ?? '', /^Efficiency: computed once every layer is read, as dive needs them all \(1 layer not opened: open them to include them\)$/);
+    assert.match(view.totals[0] ?? '', /^Efficiency: computed once every layer is read, as dive needs them all \(1 layer not opened yet\)$/);
     const offer = await insight.files(uri, 0);
     assert.equal(offer.offer, 'Read from the engine');
     assert.match(offer.summary, /^Base layer: no registry is known to hold it .* \(reads this layer [\d.]+ [kM]B, up to the image's [\d.]+ [kM]B uncompressed\)\.$/);

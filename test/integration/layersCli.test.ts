@@ -206,7 +206,7 @@ void describe('layerlift layers against a real engine', () => {
     assert.equal(view.rows[1]?.sizes, '123 kB uncompressed · compressed size unknown until pushed');
     assert.equal(view.rows[3]?.files, '3 added');
     // The panel reads the Dockerfile's layers only: dive's efficiency waits for the base layer.
-    assert.equal(view.totals[0], 'Efficiency: computed once every layer is read, as dive needs them all (1 layer not opened: open them to include them)');
+    assert.equal(view.totals[0], 'Efficiency: computed once every layer is read, as dive needs them all (1 layer not opened yet)');
     assert.equal(view.totals[1], 'Wasted at least 123 kB in the 3 layers read (files overwritten or removed later)');
     const files = await insight.files('file:///ctx/Dockerfile', 3);
     assert.deepEqual(files.files.map((f) => [f.path, f.change, f.size]), [['app', 'added', '0 B'], ['app/README.md', 'added', '7 B'], ['app/main.py', 'added', '13 B']]);

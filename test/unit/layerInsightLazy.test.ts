@@ -76,7 +76,7 @@ void test('opening the panel reads only the Dockerfile’s layers; efficiency sa
   ]);
   // The base row's size comes from the engine's history, not from its tar.
   assert.equal(view.rows[0]?.sizes, '1.5 kB uncompressed · compressed size unknown until pushed');
-  assert.equal(view.totals[0], 'Efficiency: computed once every layer is read, as dive needs them all (1 layer not opened: open them to include them)');
+  assert.equal(view.totals[0], 'Efficiency: computed once every layer is read, as dive needs them all (1 layer not opened yet)');
   assert.match(view.totals[1] ?? '', /^Wasted at least .* in the 2 layers read \(files overwritten or removed later\)$/);
   const files = await insight.files(uri, 2);
   assert.match(files.summary, /1 base layer beneath not opened/);

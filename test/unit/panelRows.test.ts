@@ -77,7 +77,7 @@ test('insightView: layers not read are said so, and dive’s figures say which l
     ['files not read yet: open the layer to list them', '2.5 MB uncompressed · compressed size unknown until pushed'],
     ['1 added', '5 B uncompressed · compressed size unknown until pushed'],
   ]);
-  assert.equal(view.totals[0], 'Efficiency: computed once every layer is read, as dive needs them all (1 layer not opened: open them to include them)');
+  assert.equal(view.totals[0], 'Efficiency: computed once every layer is read, as dive needs them all (1 layer not opened yet)');
   assert.equal(view.totals[1], 'Wasted at least 0 B in the 1 layer read (files overwritten or removed later)');
   assert.ok(view.totals.includes('The pushed tag r/app:1 could not be read (no answer within 3 s): no comparison shown.'));
   assert.equal(filesView(partial, 1, '', 2000, 1).summary, '1 file changed by this layer (compared with the layers read: 1 base layer beneath not opened, so "added" may mean changed)');
