@@ -389,37 +389,6 @@ void describe('authentication', () => {
     assert.ok(tokens.length >= 1 && tokens.length <= 5);
   });
 
-  void it('greetForPush learns the challenge and holds a push token: the reads and uploads after it fetch no other token', async () => {
-    makeClient({ credentials: staticCredentials({ [REGISTRY]: { username: 'alice', password: 'pw-4411' } }) });
-    const tokens = mockTokenEndpoint('tok-push');
-    const unauthorized: string[] = [];
-    const answer = (opts: { path: string; headers?: unknown }, ok: number) => {
-      if (headerOf(opts, 'authorization') !== 'Bearer tok-push') {
-        unauthorized.push(opts.path);
-        return { statusCode: 401, data: '', responseOptions: { headers: { 'www-authenticate': CHALLENGE } } };
-      }
-      return { statusCode: ok, data: '', responseOptions: { headers: ok === 202 ? { location: '/v2/team/app/blobs/uploads/u1', range: '0-0' } : {} } };
-    };
-    agent.get(REGISTRY_ORIGIN).intercept({ path: '/v2/team/app/manifests/1', method: 'HEAD' }).reply((opts) => answer(opts, 404)).persist();
-    agent.get(REGISTRY_ORIGIN).intercept({ path: (p) => p.startsWith('/v2/team/app/blobs/sha256:'), method: 'HEAD' }).reply((opts) => answer(opts, 404)).persist();
-    agent.get(REGISTRY_ORIGIN).intercept({ path: (p) => p.startsWith('/v2/team/app/blobs/uploads/'), method: 'POST' }).reply((opts) => answer(opts, 202)).persist();
-    await client.greetForPush(repo, '1');
-    assert.equal(tokens.length, 1);
-    assert.match(tokens[0]?.path ?? '', /scope=repository%3Ateam%2Fapp%3Apull%2Cpush/);
-    assert.equal(await client.headBlob(repo, sha256('probe')), undefined);
-    const started = await client.startUpload(repo);
-    assert.equal(started.mounted, false);
-    assert.equal(tokens.length, 1, `token requests: ${tokens.map((t) => t.path).join(' ')}`);
-    assert.deepEqual(unauthorized, ['/v2/team/app/manifests/1']);
-  });
-
-  void it('greetForPush never throws: an unreachable registry is left to the push to report', async () => {
-    makeClient();
-    agent.get(REGISTRY_ORIGIN).intercept({ path: '/v2/team/app/manifests/1', method: 'HEAD' }).replyWithError(connectionError('ECONNREFUSED')).persist();
-    await client.greetForPush(repo, '1');
-    await assert.rejects(client.headManifest(repo, '1'), (error: unknown) => error instanceof RegistryError);
-  });
-
   void it('a registry without auth lets the waiting requests go once the first is answered', async () => {
     makeClient();
     let asked = 0;

@@ -68,10 +68,6 @@ export async function runPushSession(request: PushSessionRequest, deps: PushSess
   try {
     const ref = request.image.replace(/^docker-daemon:/, '');
     timing('session start');
-    // The target registry is greeted while the engine is inspected and the base read: its scheme,
-    // its auth challenge and a push token are learnt off the plan's path (a HEAD of the tag: not
-    // a pull on Docker Hub; its answer unused). See BENCHMARKS.md, "Where a first push's time goes".
-    if (!request.planOnly) void deps.client.greetForPush({ registry: request.target.registry, repository: request.target.repository }, request.target.tag ?? 'latest', request.signal);
     const inspected = engine ? await engine.imageInspect(ref, { signal: request.signal }) : undefined;
     timing('engine inspect done');
     if (engine && !inspected) throw new ImageSourceError('IMAGE_NOT_FOUND', `engine image ${ref}: not found in the Docker engine at ${hostText(engine)} — build or pull it first, or check the name`, `engine image ${ref}`);

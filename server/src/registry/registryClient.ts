@@ -120,22 +120,6 @@ export class RegistryClient {
     return { digest, mediaType: normalizeMediaType(headerString(res.headers['content-type']) ?? ''), size: Number(res.headers['content-length'] ?? 0) };
   }
 
-  /**
-   * Readies the client for a push to `repo` before the push needs it: one HEAD of the tag with
-   * the push scope learns the registry's scheme and auth challenge and holds a token that covers
-   * every later read, probe and upload in that repository (registry/auth.ts reuses a token whose
-   * scopes cover a request's). Never throws: a failure is the push's own read to report.
-   */
-  async greetForPush(repo: RepositoryRef, reference: string, signal?: AbortSignal): Promise<void> {
-    const req = { method: 'HEAD' as const, path: `/v2/${repo.repository}/manifests/${reference}`, headers: { accept: MANIFEST_ACCEPT_HEADER }, scopes: pushScope(repo), signal };
-    try {
-      const res = await this.request(repo, 'push', req);
-      await res.body.dump();
-    } catch {
-      // The push reads the tag itself and says what failed.
-    }
-  }
-
   /** PUT a manifest under a tag or its digest (end-7); returns the digest the registry stored. */
   async putManifest(repo: RepositoryRef, reference: string, bytes: Buffer, mediaType: string, signal?: AbortSignal): Promise<string> {
     const req = { method: 'PUT' as const, path: `/v2/${repo.repository}/manifests/${reference}`, headers: { 'content-type': mediaType }, body: bytes, scopes: pushScope(repo), signal };
