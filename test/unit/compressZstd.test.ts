@@ -3,29 +3,21 @@
 // mid-way. Needs a Node.js whose zlib has zstd (22.15+; VS Code's); skipped on older ones.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import * as zlib from 'node:zlib';
 import { LayerCompressor, LayerCompressError, zstdSupported } from '../../server/src/push/compressLayer';
+import { chunked } from '../bed/chunked';
+import { computeDigest as sha256 } from '../../server/src/core/digest';
 
 const skip = zstdSupported() ? false : `zstd needs Node.js 22.15 or later (this is ${process.version})`;
-
-function sha256(bytes: Uint8Array): string {
-  return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
-}
 
 function input(size: number, seed: number): Buffer {
   const text = Buffer.from(`layer ${seed}: some text that compresses well\n`.repeat(Math.ceil(size / 80)));
   return Buffer.concat([text.subarray(0, Math.floor(size / 2)), randomBytes(size - Math.floor(size / 2))]);
-}
-
-function chunked(bytes: Buffer, size: number): Readable {
-  const parts: Buffer[] = [];
-  for (let at = 0; at < bytes.length; at += size) parts.push(bytes.subarray(at, at + size));
-  return Readable.from(parts);
 }
 
 function unzstd(bytes: Buffer): Buffer {

@@ -7,14 +7,14 @@
 // reference (parallelGzipSync) byte for byte.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
 import { gunzipSync } from 'node:zlib';
 import { LayerCompressor, LayerCompressError } from '../../server/src/push/compressLayer';
 import { DICTIONARY_SIZE, GZIP_BLOCK_SIZE, parallelGzipSync } from '../../server/src/push/parallelGzip';
+import { chunked } from '../bed/chunked';
+import { computeDigest as sha256 } from '../../server/src/core/digest';
 
 const B = GZIP_BLOCK_SIZE;
 
@@ -28,16 +28,6 @@ function content(size: number, seed: number): Buffer {
     out[i] = (i >> 11) % 2 === 0 ? 97 + ((i % 4096) * (seed + 3)) % 26 : state >>> 24;
   }
   return out;
-}
-
-function sha256(bytes: Uint8Array): string {
-  return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
-}
-
-function chunked(bytes: Buffer, size: number): Readable {
-  const parts: Buffer[] = [];
-  for (let at = 0; at < bytes.length; at += size) parts.push(bytes.subarray(at, at + size));
-  return Readable.from(parts);
 }
 
 let root: string;

@@ -5,14 +5,14 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
 import * as zlib from 'node:zlib';
 import { LayerCompressor } from '../../server/src/push/compressLayer';
 import { crc32Combine, GZIP_BLOCK_SIZE, gzipHeader, looksIncompressible, parallelGzipSync } from '../../server/src/push/parallelGzip';
+import { chunked } from '../bed/chunked';
+import { computeDigest as sha256 } from '../../server/src/core/digest';
 
 /** Deterministic, partly compressible bytes (text runs and pseudo-random runs). */
 function content(size: number, seed = 1): Buffer {
@@ -26,16 +26,6 @@ function content(size: number, seed = 1): Buffer {
     }
   }
   return out;
-}
-
-function sha256(bytes: Uint8Array): string {
-  return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
-}
-
-function chunked(bytes: Buffer, size: number): Readable {
-  const parts: Buffer[] = [];
-  for (let at = 0; at < bytes.length; at += size) parts.push(bytes.subarray(at, at + size));
-  return Readable.from(parts);
 }
 
 function gzipAccepts(path: string): boolean {

@@ -45,6 +45,45 @@ interface WorkerScript {
  * module runs from its TypeScript source (tsx), the .ts worker through tsx's register API,
  * because Node 20 workers do not inherit the `--import tsx` loader.
  */
+/**
+ * The backpressure both layer sinks use (gzipLayer.ts in blocks, streamLayer.ts in bytes): work
+ * handed to the workers and not yet acknowledged counts against a limit; a sink's write holds its
+ * callback while the window is full, so the main thread stops reading the tar, and the
+ * acknowledgement that makes room releases it.
+ */
+export class CreditWindow {
+  private inFlight = 0;
+  private held: (() => void) | undefined;
+
+  constructor(private readonly limit: number) {}
+
+  /** Units handed to the workers. */
+  take(units: number): void {
+    this.inFlight += units;
+  }
+
+  /** Units the workers acknowledged; releases a held write once there is room. */
+  give(units: number): void {
+    this.inFlight -= units;
+    if (this.inFlight < this.limit && this.held !== undefined) {
+      const next = this.held;
+      this.held = undefined;
+      next();
+    }
+  }
+
+  /** Calls `callback` now, or once the window has room again. */
+  whenRoom(callback: () => void): void {
+    if (this.inFlight >= this.limit) this.held = callback;
+    else callback();
+  }
+
+  /** The sink is gone: nothing is held any more. */
+  drop(): void {
+    this.held = undefined;
+  }
+}
+
 export function workerScript(): WorkerScript {
   if (__filename.endsWith('.ts')) {
     const source = join(__dirname, 'compressWorker.ts');

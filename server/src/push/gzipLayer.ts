@@ -20,7 +20,7 @@ import { Writable, type Readable } from 'node:stream';
 import { OCI_LAYER_TAR_GZIP } from '../core/mediaTypes';
 import { abortedError, errnoOf, fromOutcome, LayerCompressError, messageOf, type Outcome } from './compressErrors';
 import type { FromWorker } from './compressMessages';
-import type { WorkerPool } from './compressPool';
+import { CreditWindow, type WorkerPool } from './compressPool';
 import { BLOCK_INPUT_OFFSET, crc32Combine, DICTIONARY_SIZE, GZIP_BLOCK_SIZE, gzipHeader, gzipTrailer } from './parallelGzip';
 
 export interface GzipJob {
@@ -90,19 +90,10 @@ export async function compressGzipLayer(settings: GzipSettings, job: GzipJob): P
   const unacked: ('block' | 'other')[] = [];
   let dispatched = 0;
   let forwarded = 0;
-  let inFlight = 0;
+  const credit = new CreditWindow(maxInFlight);
   let crc = 0;
   let inputSize = 0;
   let ended = false;
-  let resume: (() => void) | undefined;
-  const progressed = () => {
-    if (inFlight < maxInFlight && resume !== undefined) {
-      const next = resume;
-      resume = undefined;
-      next();
-    }
-    wake?.();
-  };
 
   try {
     try {
@@ -123,8 +114,8 @@ export async function compressGzipLayer(settings: GzipSettings, job: GzipJob): P
         {
           onAck: (message) => {
             pool.giveBuffer(message.input);
-            if (unacked.shift() === 'block') inFlight--;
-            progressed();
+            credit.give(unacked.shift() === 'block' ? 1 : 0);
+            wake?.();
           },
           onOpened: () => opened?.(),
           onOutcome: (outcome) => {
@@ -180,7 +171,7 @@ export async function compressGzipLayer(settings: GzipSettings, job: GzipJob): P
     let filled = 0;
     const ship = (last: boolean) => {
       const seq = dispatched++;
-      inFlight++;
+      credit.take(1);
       const data = current.buffer;
       const message = { type: 'block' as const, taskId, seq, data, dictionaryLength, length: filled, level, last };
       if (!last) {
@@ -205,8 +196,7 @@ export async function compressGzipLayer(settings: GzipSettings, job: GzipJob): P
           filled += take;
           offset += take;
         }
-        if (inFlight >= maxInFlight) resume = () => callback();
-        else callback();
+        credit.whenRoom(() => callback());
       },
       final: (callback) => {
         ship(true);
@@ -214,7 +204,7 @@ export async function compressGzipLayer(settings: GzipSettings, job: GzipJob): P
         callback();
       },
       destroy: (error, callback) => {
-        resume = undefined;
+        credit.drop();
         callback(error);
       },
     });

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Writable, type Readable } from 'node:stream';
 import { abortedError, errnoOf, fromOutcome, LayerCompressError, messageOf, type Outcome } from './compressErrors';
-import type { Running, Slot, WorkerPool } from './compressPool';
+import { CreditWindow, type Running, type Slot, type WorkerPool } from './compressPool';
 
 /** Bytes gathered before a transfer to the worker. */
 const BATCH_BYTES = 256 * 1024;
@@ -41,8 +41,7 @@ export async function compressStreamLayer(settings: StreamSettings, job: StreamJ
   let answered = false;
   let outcome!: (value: Outcome) => void;
   const answer = new Promise<Outcome>((resolve) => (outcome = resolve));
-  let inFlight = 0;
-  let resume: (() => void) | undefined;
+  const credit = new CreditWindow(WINDOW_BYTES);
   let sinkError: LayerCompressError | undefined;
   let sink: Writable | undefined;
   const stopStreaming = (error: LayerCompressError) => {
@@ -52,12 +51,7 @@ export async function compressStreamLayer(settings: StreamSettings, job: StreamJ
   // The slot is this layer's from now on (the pool sees it busy), the task started once the directory is there.
   const running: Running = {
     onAck: (message) => {
-      inFlight -= message.bytes;
-      if (inFlight < WINDOW_BYTES && resume !== undefined) {
-        const next = resume;
-        resume = undefined;
-        next();
-      }
+      credit.give(message.bytes);
     },
     onOutcome: (value) => {
       answered = true;
@@ -101,7 +95,7 @@ export async function compressStreamLayer(settings: StreamSettings, job: StreamJ
     const flush = () => {
       if (filled === 0) return;
       const data = filled === batch.length ? batch.buffer : batch.buffer.slice(0, filled);
-      inFlight += filled;
+      credit.take(filled);
       pool.send(slot, { type: 'chunk', taskId, data, offset: 0, length: filled }, [data]);
       batch = new Uint8Array(BATCH_BYTES);
       filled = 0;
@@ -117,8 +111,7 @@ export async function compressStreamLayer(settings: StreamSettings, job: StreamJ
           offset += take;
           if (filled === BATCH_BYTES) flush();
         }
-        if (inFlight >= WINDOW_BYTES) resume = () => callback();
-        else callback();
+        credit.whenRoom(() => callback());
       },
       final: (callback) => {
         flush();
@@ -126,7 +119,7 @@ export async function compressStreamLayer(settings: StreamSettings, job: StreamJ
         callback();
       },
       destroy: (error, callback) => {
-        resume = undefined;
+        credit.drop();
         callback(error);
       },
     });
