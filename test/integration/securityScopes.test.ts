@@ -82,6 +82,11 @@ describe('token scopes per operation', () => {
     const scopes = await scopesOf(['push', '--json', '--base', `${registry.host}/library/base:v1`, `oci:${appLayout}:v1`, `${registry.host}/team/pushed:1`]);
     assert.ok(scopes.includes('repository:team/pushed:pull,push'), scopes.join(' '));
     assert.ok(scopes.every((s) => /^repository:(team\/pushed:(pull|pull,push)|library\/base:pull)$/.test(s)), scopes.join(' '));
+    // One token serves the whole push: its tag read, the probes of the base's path and the mounts
+    // (auth.ts expectScopes). Reading the base's own manifest is a separate, read-only client.
+    const forTarget = tokens.requests.filter((r) => r.scopes.some((scope) => scope.startsWith('repository:team/pushed:')));
+    assert.equal(forTarget.length, 1, JSON.stringify(forTarget.map((r) => r.scopes)));
+    assert.deepEqual([...(forTarget[0]?.scopes ?? [])].sort(), ['repository:library/base:pull', 'repository:team/pushed:pull,push']);
   });
 
   test('prepush by mount: pull on the base, pull,push on the target', async () => {

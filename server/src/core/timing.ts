@@ -7,3 +7,6 @@ const enabled = typeof process !== 'undefined' && process.env.LAYERLIFT_TIMING =
 export function timing(stage: string): void {
   if (enabled) process.stderr.write(`layerlift timing: ${performance.now().toFixed(1)} ms ${stage}\n`);
 }
+
+// The process's last moment too: what closing sockets, the engine and the event loop cost.
+if (enabled) process.once('exit', () => timing('exit'));

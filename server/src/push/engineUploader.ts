@@ -18,6 +18,7 @@ import type { RegistryClient, RepositoryRef } from '../registry/registryClient';
 import { encodeImageRef, type DockerEngineClient, type EngineFlavour } from '../engine/engineClient';
 import { engineFailure } from './engineErrors';
 import type { BlobAction } from './plan';
+import type { ImageReference } from '../core/reference';
 import type { MovedImage, MoveRequest, Mover, PushEvent, SentBlob } from './mover';
 
 export interface EngineImageRef {
@@ -38,20 +39,41 @@ export interface EngineUploaderDeps {
 /** Longest silence of the engine's message stream (a layer compressing says nothing for a while). */
 const STALL_MS = 10 * 60_000;
 
+type Readied = Promise<[EngineFlavour, () => Promise<void>]>;
+
 export class EngineUploader implements Mover {
   readonly kind = 'engine' as const;
+  private prepared?: { key: string; readied: Readied };
   constructor(
     private readonly image: EngineImageRef,
     private readonly deps: EngineUploaderDeps,
   ) {}
+
+  /** The engine is readied (its flavour, the target's tag) while the registry is asked for the plan. */
+  prepare(target: ImageReference, signal?: AbortSignal): void {
+    const name = `${target.registry}/${target.repository}`;
+    const readied: Readied = Promise.all([this.deps.engine.flavourOf({ signal }), this.ensureTag(name, target.tag ?? 'latest', signal)]);
+    readied.catch(() => undefined); // move() or discard() reports or undoes it
+    this.prepared = { key: `${name}:${target.tag ?? 'latest'}`, readied };
+  }
+
+  async discard(): Promise<void> {
+    const prepared = this.prepared;
+    this.prepared = undefined;
+    const [, undo] = (await prepared?.readied.catch(() => undefined)) ?? [];
+    await undo?.().catch(() => undefined);
+  }
 
   async move(request: MoveRequest): Promise<MovedImage> {
     const { target, plan, signal } = request;
     const where: RepositoryRef = { registry: target.registry, repository: target.repository };
     const tag = target.tag ?? 'latest';
     const name = `${target.registry}/${target.repository}`;
-    // The engine is readied (its flavour, the target's tag) while the registry mounts.
-    const readied = Promise.all([this.deps.engine.flavourOf({ signal }), this.ensureTag(name, tag, signal)]);
+    // Readied by prepare() while the plan was made, or now, beside the mounts.
+    const prepared = this.prepared?.key === `${name}:${tag}` ? this.prepared.readied : undefined;
+    if (!prepared) await this.discard();
+    this.prepared = undefined;
+    const readied = prepared ?? Promise.all([this.deps.engine.flavourOf({ signal }), this.ensureTag(name, tag, signal)]);
     try {
       await mountPlanned(this.deps.client, where, plan.layers, request);
       timing('mounts done');
@@ -164,7 +186,7 @@ async function mountPlanned(client: RegistryClient, where: RepositoryRef, layers
   const mounts = [...new Map(layers.flatMap((l) => (l.action === 'mount' ? [[l.digest, l] as const] : []))).values()];
   await runLimited(mounts, request.concurrency, async (action) => {
     request.onEvent?.({ type: 'blob-start', digest: action.digest, size: action.size, action: 'mount' });
-    const mounted = await client.startUpload(where, { digest: action.digest, from: action.from }, request.signal);
+    const mounted = request.mounted?.has(action.digest) ? { mounted: true as const } : await client.startUpload(where, { digest: action.digest, from: action.from }, request.signal);
     if (!mounted.mounted) {
       await client.cancelUpload(mounted.session);
       request.warnings.push(`the registry would not mount ${action.digest} from ${action.from}; the engine sends it instead`);

@@ -52,6 +52,9 @@ export interface MoveRequest {
   /** Digests the plan's HEADs found missing from the target repository moments ago: the mover
    *  sends them without asking the registry again (one round trip per blob saved). */
   absent?: ReadonlySet<string>;
+  /** Digests mounted into the target while the plan was made (mountAhead.ts): reported as the
+   *  plan's mounts, not asked for again. */
+  mounted?: ReadonlySet<string>;
   signal?: AbortSignal;
   onEvent?: (event: PushEvent) => void;
   /** Things the user should hear about that did not stop the push. */
@@ -69,5 +72,9 @@ export interface MovedImage {
 
 export interface Mover {
   readonly kind: UploaderKind;
+  /** Gets ready for a push to `target` while the plan is made (the engine: its tag for the push). */
+  prepare?(target: ImageReference, signal?: AbortSignal): void;
+  /** Undoes prepare when the push stops before move (a plan that failed). */
+  discard?(): Promise<void>;
   move(request: MoveRequest): Promise<MovedImage>;
 }

@@ -82,7 +82,7 @@ async function sendBlobs(image: LocalImage, plan: PushPlan, options: MoveRequest
       results[index] = { digest: action.digest ?? '', size: action.size ?? 0, mediaType: action.mediaType ?? '', action: action.action === 'prepush' ? 'prepush' : 'exists', bytesSent: 0 };
     } else if (action.action === 'mount') {
       options.onEvent?.({ type: 'blob-start', digest: action.digest, size: action.size, action: 'mount' });
-      const mounted = await client.startUpload(targetRepo, { digest: action.digest, from: action.from }, options.signal);
+      const mounted = options.mounted?.has(action.digest) ? { mounted: true as const } : await client.startUpload(targetRepo, { digest: action.digest, from: action.from }, options.signal);
       if (mounted.mounted) {
         results[index] = { digest: action.digest, size: action.size, mediaType: action.mediaType, action: 'mount', from: action.from, bytesSent: 0 };
         options.onEvent?.({ type: 'blob-done', digest: action.digest, size: action.size, action: 'mount', bytesSent: 0 });

@@ -51,20 +51,25 @@ export class RegistryClient {
   readonly http: RegistryHttp;
   /** The upload cap shared by every blob upload through this client (uploadRate.ts), if any. */
   readonly uploadRate: TokenBucket | undefined;
+  private readonly authenticator: RegistryAuthenticator;
 
   constructor(options: RegistryClientOptions = {}) {
     this.http = new RegistryHttp(options);
     this.uploadRate = options.limitRateBytesPerSecond === undefined ? undefined : new TokenBucket(options.limitRateBytesPerSecond);
-    this.http.setAuthenticator(
-      new RegistryAuthenticator({
-        dispatcher: this.http.dispatcher,
-        credentials: options.credentials,
-        insecureAllowed: (host) => this.http.isInsecureAllowed(host),
-        userAgent: options.userAgent,
-        // A token server that never answers must not outlast the registry's own timeout.
-        timeoutMs: options.headersTimeoutMs === undefined ? undefined : Math.min(options.headersTimeoutMs, 30_000),
-      }),
-    );
+    this.authenticator = new RegistryAuthenticator({
+      dispatcher: this.http.dispatcher,
+      credentials: options.credentials,
+      insecureAllowed: (host) => this.http.isInsecureAllowed(host),
+      userAgent: options.userAgent,
+      // A token server that never answers must not outlast the registry's own timeout.
+      timeoutMs: options.headersTimeoutMs === undefined ? undefined : Math.min(options.headersTimeoutMs, 30_000),
+    });
+    this.http.setAuthenticator(this.authenticator);
+  }
+
+  /** The scopes a push is about to need at `registry`, asked for in its first token (auth.ts). */
+  expectScopes(registry: string, scopes: Scope[]): () => void {
+    return this.authenticator.expectScopes(registry, scopes);
   }
 
   get dispatcher(): Dispatcher {
