@@ -139,7 +139,8 @@ describe('the engine uploader', () => {
     assert.ok(result.planSeconds < 0.3, `planned in ${result.planSeconds} s`);
     assert.deepEqual(result.blobs.map((b) => b.action), [...base.layers.map(() => 'exists'), 'upload']);
     assert.ok(sent <= unique * 1.25, `sent ${sent} for ${unique}`);
-    // The first request through the uplink was the engine's, not a plan's manifest read.
+    // No plan read the registry before the engine began: the first request through the uplink is
+    // the greeting (GET /v2/, RegistryClient.greet) or the engine's own, never a manifest read.
     const first = uplink.requests()[requestsBefore];
     assert.ok(first && !/\/manifests\//.test(first.path), `first request ${first?.method} ${first?.path}`);
     assert.equal(await tagDigest('team/app', '1'), result.digest);

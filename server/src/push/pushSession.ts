@@ -22,6 +22,7 @@ import { chooseUploader, type UploaderFacts } from './chooseUploader';
 import { EngineUploader } from './engineUploader';
 import { OwnUploader } from './ownUploader';
 import { pushImage, type PushOptions, type PushResult } from './pushImage';
+import { pushScopes } from './pushFacts';
 import type { Mover, PushSubject, UploaderChoice } from './mover';
 
 export interface PushSessionRequest extends Omit<PushOptions, 'base'> {
@@ -65,6 +66,10 @@ export async function runPushSession(request: PushSessionRequest, deps: PushSess
   });
   closers.push(() => probeClient.close());
   const warnings: string[] = [];
+  // The target registry is greeted while the engine is asked about the image (RegistryClient.greet);
+  // awaited at the end, so nothing of the session outlives it.
+  const greeting = deps.client.greet(request.target.registry, pushScopes(request.target, request.base, request.mirrors, request.planOnly === true), request.signal);
+  closers.push(() => greeting);
   try {
     const ref = request.image.replace(/^docker-daemon:/, '');
     timing('session start');
