@@ -20,7 +20,10 @@ const common = {
 const builds = [
   { ...common, entryPoints: { client: 'client/src/extension.ts' }, external: ['vscode'] },
   { ...common, entryPoints: { server: 'server/src/server.ts' } },
-  { ...common, entryPoints: { cli: 'server/src/cli/main.ts' }, banner: { js: '#!/usr/bin/env node' } },
+  // The executable is a small launcher that loads the CLI bundle through V8's code cache
+  // (server/src/cli/launcher.ts); the bundle itself is cli-main.js.
+  { ...common, entryPoints: { cli: 'server/src/cli/launcher.ts' }, banner: { js: '#!/usr/bin/env node' } },
+  { ...common, entryPoints: { 'cli-main': 'server/src/cli/main.ts' } },
   // The layer compression worker thread, loaded by server/src/push/compressLayer.ts from next to
   // the bundle that includes it (dist/cli.js, dist/server.js).
   { ...common, entryPoints: { compressWorker: 'server/src/push/compressWorker.ts' } },

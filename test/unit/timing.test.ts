@@ -1,5 +1,5 @@
-// LAYERLIFT_TIMING=1 (core/timing.ts): one stderr line per stage, ms since the process started;
-// without it, nothing at all.
+// LAYERLIFT_TIMING=1 (core/timing.ts): one stderr line per stage, ms since the process started,
+// and one as the process exits; without it, nothing at all.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -16,14 +16,14 @@ function run(env: NodeJS.ProcessEnv): string {
 
 test('LAYERLIFT_TIMING=1 prints each stage with its time, in order', () => {
   const lines = run({ LAYERLIFT_TIMING: '1' }).trim().split('\n');
-  assert.equal(lines.length, 2, lines.join('\n'));
+  assert.equal(lines.length, 3, lines.join('\n'));
   const times = lines.map((line, i) => {
     const match = /^layerlift timing: (\d+\.\d) ms (.+)$/.exec(line);
     assert.ok(match, line);
-    assert.equal(match[2], ['first stage', 'second stage'][i]);
+    assert.equal(match[2], ['first stage', 'second stage', 'exit'][i]);
     return Number(match[1]);
   });
-  assert.ok((times[0] ?? 0) > 0 && (times[1] ?? 0) >= (times[0] ?? 0), times.join(' '));
+  assert.ok((times[0] ?? 0) > 0 && (times[1] ?? 0) >= (times[0] ?? 0) && (times[2] ?? 0) >= (times[1] ?? 0), times.join(' '));
 });
 
 test('without LAYERLIFT_TIMING nothing is printed', () => {

@@ -79,7 +79,8 @@ function describe(error: unknown, debug: boolean): string {
   return debug && typeof err?.stack === 'string' ? `internal error: ${err.stack}` : `internal error: ${message} (run with --debug for details)`;
 }
 
-if (require.main === module) {
+/** Runs the command line of this process: its arguments, streams and exit code (launcher.ts calls this). */
+export function runFromProcess(): void {
   const controller = new AbortController();
   process.once('SIGINT', () => controller.abort());
   process.once('SIGTERM', () => controller.abort());
@@ -111,3 +112,5 @@ if (require.main === module) {
     },
   );
 }
+
+if (require.main === module) runFromProcess();

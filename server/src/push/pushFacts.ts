@@ -97,6 +97,29 @@ export function pushScopes(target: ImageReference, base: ImageReference | undefi
   return [repositoryScope(target.repository, planOnly ? ['pull'] : ['pull', 'push']), ...sources.map((repository) => repositoryScope(repository.slice(target.registry.length + 1), ['pull']))];
 }
 
+/**
+ * The base's blobs each of its mount candidates in the target registry holds, from one manifest
+ * HEAD per candidate instead of a HEAD per blob: Distribution accepts a manifest only when every
+ * blob it names is in that repository (registry/storage manifest verification; the OCI
+ * distribution-spec lets a registry refuse such a manifest, MANIFEST_BLOB_UNKNOWN). Where the
+ * manifest is not there (or cannot be read), the blobs are asked one by one, as before. A blob
+ * deleted since is caught by its mount, which then falls back to sending it.
+ */
+export function baseHolders(client: RegistryClient, target: ImageReference, base: { ref: ImageReference; blobs: ImageBlobs }, mirrors: Record<string, string> | undefined, signal?: AbortSignal): Map<string, Promise<ReadonlySet<string>>> {
+  const holders = new Map<string, Promise<ReadonlySet<string>>>();
+  const digests: ReadonlySet<string> = new Set(base.blobs.layers.map((layer) => layer.digest));
+  for (const repository of baseMountCandidates(target, base.ref, mirrors)) {
+    if (!repository.startsWith(`${target.registry}/`) || repository === `${target.registry}/${target.repository}`) continue;
+    const repo = { registry: target.registry, repository: repository.slice(target.registry.length + 1) };
+    const held = client.headManifest(repo, base.blobs.manifestDigest, signal).then(
+      (found) => (found?.digest === base.blobs.manifestDigest ? digests : new Set<string>()),
+      () => new Set<string>(),
+    );
+    holders.set(repository, held);
+  }
+  return holders;
+}
+
 /** Every blob the local layers are known as, from every source we have. */
 export function gatherKnown(input: GatherInput): KnownBlobs {
   const known = new KnownBlobs();
@@ -128,9 +151,12 @@ export async function probePresence(
   client: RegistryClient,
   target: RepositoryRef,
   known: KnownBlobs,
-  configDigest: string,
+  /** The config's digest, when its presence matters (the engine checks its own). */
+  configDigest: string | undefined,
   signal?: AbortSignal,
   hooks: {
+    /** repository → the blobs a manifest there shows it holds (baseHolders): not asked one by one. */
+    holders?: ReadonlyMap<string, Promise<ReadonlySet<string>>>;
     onDenied?: (repository: string) => void;
     /** Each answer as it comes (mountAhead.ts mounts on them). */
     onAnswer?: (probe: string, present: boolean) => void;
@@ -138,9 +164,9 @@ export async function probePresence(
     answered?: Map<string, boolean>;
   } = {},
 ): Promise<Map<string, boolean>> {
-  const { onDenied, onAnswer, answered } = hooks;
+  const { onDenied, onAnswer, answered, holders } = hooks;
   const targetFull = `${target.registry}/${target.repository}`;
-  const probes = new Set<string>([`${targetFull}|${configDigest}`]);
+  const probes = new Set<string>(configDigest ? [`${targetFull}|${configDigest}`] : []);
   for (const blobs of known.byDiffId.values()) {
     for (const blob of blobs) {
       probes.add(`${targetFull}|${blob.digest}`);
@@ -153,6 +179,12 @@ export async function probePresence(
   await runLimited([...probes].filter((probe) => !present.has(probe)), 16, async (probe) => {
     const [repository = '', digest = ''] = probe.split('|');
     const repo = { registry: target.registry, repository: repository.slice(target.registry.length + 1) };
+    const holder = holders?.get(repository);
+    if (holder && (await holder).has(digest)) {
+      present.set(probe, true);
+      onAnswer?.(probe, true);
+      return;
+    }
     try {
       present.set(probe, (await client.headBlob(repo, digest, signal)) !== undefined);
       onAnswer?.(probe, present.get(probe) === true);

@@ -8,7 +8,7 @@ import { mirrorCandidates, mirrorRepositoryIn } from '../core/mirrors';
 import { RegistryError } from '../registry/errors';
 import type { RegistryClient } from '../registry/registryClient';
 import type { LayerIndex } from './layerIndex';
-import { gatherKnown, probePresence, pushScopes, readImageBlobs } from './pushFacts';
+import { baseHolders, gatherKnown, probePresence, pushScopes, readImageBlobs } from './pushFacts';
 import { timing } from '../core/timing';
 import { planFromIndex, planPush, prepushTag, type PrepushStrategy, type PushPlan } from './plan';
 import { prepushBase } from './prepush';
@@ -144,12 +144,15 @@ export async function pushImage(subject: PushSubject, options: PushOptions, deps
     // at once, not after the plan (mountAhead.ts).
     const diffIds = subject.layers.map((layer) => layer.diffId);
     const ahead = new MountAhead(client, targetRepo, base && !options.planOnly ? mountAheadCandidates({ target, base, diffIds, mirrors: options.mirrors, index: deps.index }) : [], signal);
-    const early = probePresence(client, targetRepo, gatherKnown({ image: subject, target, base, index: deps.index, mirrors: options.mirrors }), configDigest, signal, { onDenied, onAnswer: (probe, here) => ahead.answer(probe, here) });
+    // The engine checks the config itself: a push through it does not ask (a plan shows it).
+    const configProbe = mover.kind === 'engine' && !options.planOnly ? undefined : configDigest;
+    const holders = base ? baseHolders(client, target, base, options.mirrors, signal) : undefined;
+    const early = probePresence(client, targetRepo, gatherKnown({ image: subject, target, base, index: deps.index, mirrors: options.mirrors }), configProbe, signal, { holders, onDenied, onAnswer: (probe, here) => ahead.answer(probe, here) });
     const [targetBlobs] = await Promise.all([targetRead, early.catch(() => undefined)]);
     const mountedAhead = await ahead.settled();
     timing('target tag read, early probes done');
     const known = gatherKnown({ image: subject, target, base, targetBlobs, index: deps.index, mirrors: options.mirrors });
-    let present = presentWithMounted(await probePresence(client, targetRepo, known, configDigest, signal, { onDenied, answered: await early }), targetRepo, mountedAhead);
+    let present = presentWithMounted(await probePresence(client, targetRepo, known, configProbe, signal, { holders, onDenied, answered: await early }), targetRepo, mountedAhead);
     const baseReference = base ? formatReference(withDigest({ ...base.ref, tag: undefined }, base.blobs.manifestDigest)) : undefined;
     const planInput = {
       target: targetFull,
@@ -181,7 +184,7 @@ export async function pushImage(subject: PushSubject, options: PushOptions, deps
       const pinned = { ...base.ref, tag: undefined, digest: base.blobs.manifestDigest };
       const done = await prepushBase(client, pinned, destination, { strategy: plan.prepush.strategy, runner: options.runner, platform: subject.platform, mirrors: options.mirrors, signal });
       options.onEvent?.({ type: 'prepush-done', seconds: done.seconds });
-      present = presentWithMounted(await probePresence(client, targetRepo, known, configDigest, signal, { onDenied }), targetRepo, mountedAhead);
+      present = presentWithMounted(await probePresence(client, targetRepo, known, configProbe, signal, { onDenied }), targetRepo, mountedAhead);
       plan = withMountedAhead(planPush({ ...planInput, present, strategy: 'mount' }), mountedAhead);
     }
     const result = await finish(plan, Date.now() - started, present, mountedAhead);
