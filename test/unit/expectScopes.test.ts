@@ -1,4 +1,5 @@
-// RegistryClient.expectScopes (registry/auth.ts): the first token a push fetches covers every
+// RegistryClient.greet and expectScopes (registry/auth.ts): a push greets the registry while the
+// engine is inspected; the first token a push fetches covers every
 // scope it announced (push and pull on the target, pull on a mount source), so its tag read,
 // probes and mounts share one token; withdrawn, later tokens ask only for what they need. A
 // token the server granted less is reused for what it covers, not fetched again per request.
@@ -21,6 +22,8 @@ let client: RegistryClient;
 let tokenScopes: string[][];
 /** What the token server grants: everything asked, unless a scope is listed here as refused. */
 let refused: Set<string>;
+/** The GET /v2/ requests the registry saw. */
+let pings: string[];
 
 /** A JWT-shaped token whose access claim lists what was granted. */
 function jwt(access: { type: string; name: string; actions: string[] }[]): string {
@@ -34,6 +37,7 @@ beforeEach(() => {
   client = new RegistryClient({ dispatcher: agent });
   tokenScopes = [];
   refused = new Set();
+  pings = [];
   agent
     .get(AUTH)
     .intercept({ path: (p) => p.startsWith('/token'), method: 'GET' })
@@ -49,6 +53,14 @@ beforeEach(() => {
     .persist();
   agent
     .get(ORIGIN)
+    .intercept({ path: '/v2/', method: 'GET' })
+    .reply((opts) => {
+      pings.push(Object.keys(opts.headers as Record<string, string>).some((k) => k.toLowerCase() === 'authorization') ? 'with token' : 'anonymous');
+      return { statusCode: 401, data: '', responseOptions: { headers: { 'www-authenticate': `Bearer realm="${AUTH}/token",service="${REGISTRY}"` } } };
+    })
+    .persist();
+  agent
+    .get(ORIGIN)
     .intercept({ path: (p) => p.startsWith('/v2/'), method: 'HEAD' })
     .reply((opts) => {
       const authorization = Object.entries(opts.headers as Record<string, string>).find(([k]) => k.toLowerCase() === 'authorization')?.[1];
@@ -59,6 +71,21 @@ beforeEach(() => {
 });
 afterEach(async () => {
   await agent.close();
+});
+
+describe('greet', () => {
+  test("one GET /v2/ learns the challenge and fetches the push's token; it is not sent again, and the next request goes with the token", async () => {
+    await client.greet(REGISTRY, [repositoryScope('team/app', ['pull', 'push'])]);
+    assert.deepEqual(pings, ['anonymous']);
+    assert.deepEqual(tokenScopes, [['repository:team/app:pull,push']]);
+    assert.equal(await client.headBlob(app, digest), undefined);
+    assert.equal(tokenScopes.length, 1, 'the HEAD used the token the greeting fetched');
+  });
+
+  test('an unreachable registry is not an error of the greeting (the push itself reports it)', async () => {
+    await client.greet('gone.example.com', [repositoryScope('team/app', ['pull'])]);
+    assert.deepEqual(pings, []);
+  });
 });
 
 describe('expectScopes', () => {

@@ -38,6 +38,8 @@ export interface RegistryRequest {
   body?: string | Uint8Array | Readable;
   /** The token scopes this request needs (bearer auth). */
   scopes: Scope[];
+  /** Learn the challenge and fetch the token, but do not send the request again (a greeting). */
+  challengeOnly?: boolean;
   signal?: AbortSignal;
 }
 
@@ -138,6 +140,7 @@ export class RegistryHttp {
         if ((res.status === 401 || res.status === 403) && this.authenticator && replayable && challenged < 2) {
           const header = res.headers['www-authenticate'];
           const verdict = await this.authenticator.handleChallenge(req.registry, Array.isArray(header) ? header.join(', ') : header, req.scopes, challenged, req.signal, authorization);
+          if (verdict === 'retry' && req.challengeOnly) return res;
           if (verdict === 'retry') {
             challenged++;
             await res.body.dump();

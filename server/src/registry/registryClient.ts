@@ -75,13 +75,14 @@ export class RegistryClient {
   /**
    * `GET /v2/`, as docker's push begins (its ping), sent while the engine is still asked about the
    * image: the registry's auth challenge is learnt and a token for `scopes` fetched before the
-   * plan's first read, which otherwise paid the 401 and then the token in turn (0.04 s of a
-   * 2.5 s first push, measured). It reads nothing of the registry's content. Best effort: the
-   * push's own requests meet, and report, whatever this met.
+   * plan's first read, which otherwise paid the 401 and then the token one after the other, after
+   * the inspect. It reads nothing of the registry's content. Best effort: the push's own requests
+   * meet, and report, whatever this met.
    */
   async greet(registry: string, scopes: Scope[], signal?: AbortSignal): Promise<void> {
     try {
-      const res = await this.http.request({ registry, operation: 'reach', method: 'GET', path: '/v2/', scopes, signal });
+      // The token fetched, the request is not sent again: nothing here needs its answer.
+      const res = await this.http.request({ registry, operation: 'reach', method: 'GET', path: '/v2/', scopes, signal, challengeOnly: true });
       await res.body.dump();
     } catch {
       // see above
