@@ -20,7 +20,7 @@
 // boundaries: the same bytes whatever the number of workers or the input's chunking. It is not
 // byte-identical to docker's own gzip (Go's deflate differs from zlib's), only reproducible here.
 //
-// Worker script: bundled (dist/), this module lives in dist/cli.js or dist/server.js and the
+// Worker script: bundled (dist/), this module lives in dist/cli-main.js or dist/server.js and the
 // worker is dist/compressWorker.js, its own esbuild entry (scripts/build.mjs); run from source
 // under tsx, compressPool.ts starts compressWorker.ts through tsx's register API.
 import { mkdir } from 'node:fs/promises';
