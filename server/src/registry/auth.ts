@@ -131,7 +131,8 @@ export class RegistryAuthenticator {
    * the repositories it may mount from), so that the first token fetched covers them all, as
    * docker's push asks for them in one token (moby distribution/push_v2.go). Without it, a first
    * push fetched three tokens one after another: the target's pull for its tag read, the base's
-   * path for the probes, and push with the mount source for the mounts (~20 ms each, measured).
+   * path for the probes, and push with the mount source for the mounts (10–20 ms each in the
+   * bench's traces).
    * A token server grants what it may (Token Authentication Specification: the granted subset),
    * so asking for more never costs a refusal. Returns the call that withdraws them again.
    */
