@@ -11,7 +11,7 @@ import type { ImageReference } from '../core/reference';
 import type { RegistryClient, RepositoryRef } from '../registry/registryClient';
 import type { LayerIndex } from './layerIndex';
 import type { BlobAction, PushPlan } from './plan';
-import { baseMountCandidates, type ImageBlobs } from './pushFacts';
+import { baseMountSourcesIn, type ImageBlobs } from './pushFacts';
 
 export interface MountAheadInput {
   target: ImageReference;
@@ -34,7 +34,7 @@ interface Candidate {
 /** The base blobs worth mounting ahead, each with its first mount candidate in the target registry. */
 export function mountAheadCandidates(input: MountAheadInput): { digest: string; from: string }[] {
   const targetFull = `${input.target.registry}/${input.target.repository}`;
-  const from = baseMountCandidates(input.target, input.base.ref, input.mirrors).find((repository) => repository.startsWith(`${input.target.registry}/`) && repository !== targetFull);
+  const from = baseMountSourcesIn(input.target, input.base.ref, input.mirrors)[0];
   if (!from) return [];
   const used = new Set(input.diffIds);
   const chosen = new Map<string, { digest: string; from: string }>();
@@ -42,7 +42,7 @@ export function mountAheadCandidates(input: MountAheadInput): { digest: string; 
     const diffId = input.base.blobs.diffIds[i];
     if (!diffId || !used.has(diffId)) return;
     const inTarget = input.index?.lookup(diffId).some((entry) => entry.digest === layer.digest && entry.repositories.includes(targetFull));
-    if (!inTarget) chosen.set(layer.digest, { digest: layer.digest, from: from.slice(input.target.registry.length + 1) });
+    if (!inTarget) chosen.set(layer.digest, { digest: layer.digest, from });
   });
   return [...chosen.values()];
 }

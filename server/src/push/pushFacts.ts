@@ -88,13 +88,21 @@ export function baseMountCandidates(target: ImageReference, base: ImageReference
   return [...new Set([...mirrorCandidates(mirrors, `${base.registry}/${base.repository}`), `${target.registry}/${base.repository}`])];
 }
 
+/** The mount candidates in the target registry itself, other than the target: repository paths there. */
+export function baseMountSourcesIn(target: ImageReference, base: ImageReference, mirrors?: Record<string, string>): string[] {
+  const prefix = `${target.registry}/`;
+  return baseMountCandidates(target, base, mirrors)
+    .filter((repository) => repository.startsWith(prefix) && repository !== `${prefix}${target.repository}`)
+    .map((repository) => repository.slice(prefix.length));
+}
+
 /**
  * The token scopes a push to `target` will ask for (RegistryClient.expectScopes): push and pull
  * on the target (pull only for a plan), pull on the base's mount candidates in the target registry.
  */
 export function pushScopes(target: ImageReference, base: ImageReference | undefined, mirrors: Record<string, string> | undefined, planOnly: boolean): Scope[] {
-  const sources = base ? baseMountCandidates(target, base, mirrors).filter((repository) => repository.startsWith(`${target.registry}/`)) : [];
-  return [repositoryScope(target.repository, planOnly ? ['pull'] : ['pull', 'push']), ...sources.map((repository) => repositoryScope(repository.slice(target.registry.length + 1), ['pull']))];
+  const sources = base ? baseMountSourcesIn(target, base, mirrors) : [];
+  return [repositoryScope(target.repository, planOnly ? ['pull'] : ['pull', 'push']), ...sources.map((repository) => repositoryScope(repository, ['pull']))];
 }
 
 /**
@@ -108,14 +116,12 @@ export function pushScopes(target: ImageReference, base: ImageReference | undefi
 export function baseHolders(client: RegistryClient, target: ImageReference, base: { ref: ImageReference; blobs: ImageBlobs }, mirrors: Record<string, string> | undefined, signal?: AbortSignal): Map<string, Promise<ReadonlySet<string>>> {
   const holders = new Map<string, Promise<ReadonlySet<string>>>();
   const digests: ReadonlySet<string> = new Set(base.blobs.layers.map((layer) => layer.digest));
-  for (const repository of baseMountCandidates(target, base.ref, mirrors)) {
-    if (!repository.startsWith(`${target.registry}/`) || repository === `${target.registry}/${target.repository}`) continue;
-    const repo = { registry: target.registry, repository: repository.slice(target.registry.length + 1) };
-    const held = client.headManifest(repo, base.blobs.manifestDigest, signal).then(
+  for (const repository of baseMountSourcesIn(target, base.ref, mirrors)) {
+    const held = client.headManifest({ registry: target.registry, repository }, base.blobs.manifestDigest, signal).then(
       (found) => (found?.digest === base.blobs.manifestDigest ? digests : new Set<string>()),
       () => new Set<string>(),
     );
-    holders.set(repository, held);
+    holders.set(`${target.registry}/${repository}`, held);
   }
   return holders;
 }
