@@ -165,6 +165,18 @@ export class DockerEngineClient {
     return parseImage(this.parseJson(reply, operation), (why) => this.protocolError(operation, why));
   }
 
+  /** The inspect as the engine wrote it, every field kept (classicConfig.ts rebuilds a config from it). */
+  async imageInspectJson(ref: string, options: RequestOptions = {}): Promise<Record<string, unknown> | undefined> {
+    const path = `${await this.apiPrefix(options.signal)}/images/${encodeImageRef(ref)}/json`;
+    const operation = `inspect image "${oneLine(ref, 200)}"`;
+    const reply = await this.get(path, operation, options.signal);
+    if (reply.status === 404) return undefined;
+    if (reply.status !== 200) throw this.engineFailure(reply, operation);
+    const raw = this.parseJson(reply, operation);
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw this.protocolError(operation, 'the inspect is not an object');
+    return raw as Record<string, unknown>;
+  }
+
   /**
    * The image's history, OLDEST FIRST (the order of the image config and of its diff_ids; the
    * engine API answers newest first). Throws IMAGE_NOT_FOUND when there is no such image.

@@ -17,6 +17,7 @@ import { RegistryError } from '../registry/errors';
 import type { RegistryClient, RepositoryRef } from '../registry/registryClient';
 import { encodeImageRef, type DockerEngineClient, type EngineFlavour } from '../engine/engineClient';
 import { engineFailure } from './engineErrors';
+import { sendConfigAhead } from './configAhead';
 import type { BlobAction } from './plan';
 import type { ImageReference } from '../core/reference';
 import type { MovedImage, MoveRequest, Mover, PushEvent, SentBlob } from './mover';
@@ -84,6 +85,9 @@ export class EngineUploader implements Mover {
     }
     const [flavour, restore] = await readied;
     const reported = new Map<string, 'pushed' | 'exists' | 'mounted'>();
+    // The config, rebuilt and sent while the engine sends the layers (configAhead.ts): its push
+    // then finds it with one HEAD instead of four round trips after the last layer.
+    const configAhead = flavour === 'docker' ? sendConfigAhead(this.deps.engine, this.deps.client, where, this.image.id, request.base, signal) : Promise.resolve(0);
     // While the engine pushes, a token for reading the result is fetched and a connection opened
     // (a HEAD of the config blob), so the check afterwards costs one round trip.
     const warm = this.deps.client.headBlob(where, this.image.id, signal).catch(() => undefined);
@@ -91,7 +95,7 @@ export class EngineUploader implements Mover {
     try {
       digest = await this.pushInEngine(name, tag, where, flavour, plan.layers, reported, request);
     } catch (error) {
-      await restore().catch(() => undefined);
+      await Promise.all([restore().catch(() => undefined), configAhead]);
       if (signal?.aborted && !(error instanceof RegistryError)) throw new RegistryError({ code: 'ABORTED', operation: 'push', ...where, problem: 'cancelled', hint: 'the tag was not moved; run the same command again to push' });
       throw error;
     }
@@ -102,7 +106,7 @@ export class EngineUploader implements Mover {
       this.verify(where, digest, plan.layers, reported, signal),
       restore().catch((error: unknown) => request.warnings.push(`could not put the engine's tag ${name}:${tag} back: ${error instanceof Error ? error.message : String(error)}`)),
     ]);
-    return { digest, blobs, configBytesSent: 0 };
+    return { digest, blobs, configBytesSent: await configAhead };
   }
 
   /** The engine's push, its messages followed as they come; resolves with the pushed manifest's digest. */

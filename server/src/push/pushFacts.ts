@@ -23,6 +23,8 @@ export interface ImageBlobs {
   diffIds: string[];
   /** The config's `created` (ISO 8601), when it has one. */
   created?: string;
+  /** The config's bytes, as the registry has them. */
+  config?: Buffer;
 }
 
 /** A pushed image's layers paired with its config's diff_ids; undefined when the tag does not exist. */
@@ -41,9 +43,10 @@ export async function readImageBlobs(client: RegistryClient, ref: ImageReference
   const stream = await client.openBlob(repo, manifest.config.digest, { size: manifest.config.size, signal });
   const chunks: Buffer[] = [];
   for await (const chunk of stream as AsyncIterable<Buffer>) chunks.push(chunk);
-  const config = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { rootfs?: { diff_ids?: unknown }; created?: unknown };
+  const configBytes = Buffer.concat(chunks);
+  const config = JSON.parse(configBytes.toString('utf8')) as { rootfs?: { diff_ids?: unknown }; created?: unknown };
   const diffIds = Array.isArray(config.rootfs?.diff_ids) ? config.rootfs.diff_ids.filter((d): d is string => typeof d === 'string') : [];
-  return { manifestDigest: image.digest, layers: manifest.layers, diffIds, ...(typeof config.created === 'string' ? { created: config.created } : {}) };
+  return { manifestDigest: image.digest, layers: manifest.layers, diffIds, config: configBytes, ...(typeof config.created === 'string' ? { created: config.created } : {}) };
 }
 
 export class KnownBlobs {

@@ -2,6 +2,7 @@
 // (the engine's own push, or Layerlift's uploader: mover.ts) — mounts first, the unique layers,
 // the config, and the manifest last, so a failed or cancelled push never moves the tag. What was
 // pushed is recorded in the local index for the next plan.
+import type { BaseConfig } from './configAhead';
 import { setMaxListeners } from 'node:events';
 import { formatReference, withDigest, type ImageReference } from '../core/reference';
 import { mirrorCandidates, mirrorRepositoryIn } from '../core/mirrors';
@@ -70,11 +71,13 @@ export async function pushImage(subject: PushSubject, options: PushOptions, deps
   }
   /** Set once the mover has the push: from then on it undoes what it prepared itself. */
   let moving = false;
+  /** The base's config once read (the engine uploader rebuilds the image's config from it). */
+  let baseConfig: BaseConfig | undefined;
   const finish = async (plan: PushPlan, planMs: number, present?: ReadonlyMap<string, boolean>, mounted?: ReadonlyMap<string, string>): Promise<PushResult> => {
     moving = true;
     // What the plan's probes just found missing in the target: the mover need not ask again.
     const absent = new Set([...(present ?? [])].filter(([probe, here]) => !here && probe.startsWith(`${targetFull}|`)).map(([probe]) => probe.slice(targetFull.length + 1)));
-    const moved = await mover.move({ subject, plan, target, concurrency: options.concurrency ?? 4, chunkSize: options.chunkSize, absent, mounted: new Set(mounted?.keys()), signal, onEvent: options.onEvent, warnings });
+    const moved = await mover.move({ subject, plan, target, concurrency: options.concurrency ?? 4, chunkSize: options.chunkSize, absent, mounted: new Set(mounted?.keys()), base: baseConfig, signal, onEvent: options.onEvent, warnings });
     for (const [i, layer] of subject.layers.entries()) {
       const blob = moved.blobs[i];
       if (blob && deps.index) deps.index.record(layer.diffId, { digest: blob.digest, size: blob.size, mediaType: blob.mediaType }, targetFull);
@@ -125,6 +128,7 @@ export async function pushImage(subject: PushSubject, options: PushOptions, deps
     timing('target tag read started');
     const base = await readFirstBase(options.base, { client: deps.probeClient ?? client, platform: subject.platform, target, signal, warnings });
     timing('base read');
+    if (base?.blobs.config) baseConfig = { config: base.blobs.config, layers: base.blobs.diffIds.length };
     if (base && !named) withdraw.push(client.expectScopes(target.registry, pushScopes(target, base.ref, options.mirrors, options.planOnly === true)));
     const configDigest = subject.configDigest;
     // The user's own mirror rules name repositories they expect to mount from: say so when they

@@ -5,6 +5,7 @@
 import type { Dispatcher } from 'undici';
 import { Agent } from '../transport/agent';
 import { speaksTls } from '../transport/speaksTls';
+import { raceLoopbackSchemes } from './loopbackGreeting';
 import type { Readable } from 'node:stream';
 import type { IncomingHttpHeaders } from 'node:http';
 import { isLoopbackRegistry, registryApiHost } from '../core/reference';
@@ -69,12 +70,15 @@ export function headersTimeoutFor(body: RegistryRequest['body'], baseMs: number)
 
 export class RegistryHttp {
   readonly dispatcher: Dispatcher;
+  /** Without the retries: the loopback greeting's plain request must not be retried (loopbackGreeting.ts). */
+  private readonly plainDispatcher: Dispatcher;
   private readonly insecure: Set<string>;
   private readonly schemes = new Map<string, Promise<'https' | 'http'>>();
   private authenticator: RegistryAuthenticator | undefined;
 
   constructor(private readonly options: RegistryHttpOptions = {}) {
     const base = options.dispatcher ?? new Agent({ keepAliveTimeout: 30_000, connections: 16, connect: { timeout: 15_000 } });
+    this.plainDispatcher = base;
     this.dispatcher = base.compose(retryInterceptor(options.retryPolicy ?? defaultRetryPolicy, new HostBackoff()));
     this.insecure = new Set(options.insecureRegistries ?? []);
   }
@@ -107,36 +111,66 @@ export class RegistryHttp {
 
   /** Like dockerd for insecure registries: try TLS first, fall back to plain HTTP. */
   private async probeScheme(host: string, signal?: AbortSignal): Promise<'https' | 'http'> {
+    return (await this.answersTls(host, signal)) ? 'https' : 'http';
+  }
+
+  private async answersTls(host: string, signal?: AbortSignal): Promise<boolean> {
     // Our own transport: a bare handshake (speaksTls.ts) answers without loading the trust store.
     // A dispatcher passed in (tests, a proxy) is asked itself, as every other request is.
     if (this.options.dispatcher === undefined) {
       try {
-        return (await speaksTls(host, 443, { signal })) ? 'https' : 'http';
+        return await speaksTls(host, 443, { signal });
       } catch (error) {
         if ((error as { name?: string }).name === 'AbortError' || signal?.aborted) throw error;
-        return 'http';
+        return false;
       }
     }
     try {
       const res = await this.dispatcher.request({ origin: `https://${host}`, path: '/v2/', method: 'GET', signal, headersTimeout: 5000 });
       await res.body.dump();
-      return 'https';
+      return true;
     } catch (error) {
       if ((error as { name?: string }).name === 'AbortError') throw error;
-      return 'http';
+      return false;
     }
+  }
+
+  /**
+   * A greeting to a loopback registry whose scheme is not known yet: the TLS probe and the plain
+   * request go side by side, and a registry's plain answer is the greeting's (loopbackGreeting.ts).
+   */
+  private greetLoopback(req: RegistryRequest): Promise<RegistryResponse | undefined> | undefined {
+    if (!req.challengeOnly || !isLoopbackRegistry(req.registry) || this.schemes.has(req.registry)) return undefined;
+    const host = registryApiHost(req.registry);
+    const abandon = new AbortController();
+    const signal = req.signal ? AbortSignal.any([req.signal, abandon.signal]) : abandon.signal;
+    const plain = this.plainDispatcher.request({ origin: `http://${host}`, path: '/v2/', method: 'GET', headers: { 'user-agent': this.options.userAgent ?? 'layerlift' }, signal, headersTimeout: 5000 });
+    const race = raceLoopbackSchemes(this.answersTls(host, req.signal), plain, () => abandon.abort());
+    this.schemes.set(req.registry, race.scheme);
+    race.scheme.catch(() => this.schemes.delete(req.registry));
+    const url = new URL(`http://${host}/v2/`);
+    return race.answer.then((res) => res && { status: res.statusCode, headers: res.headers, body: res.body, url, context: { operation: req.operation, registry: req.registry } });
   }
 
   /** Sends a request, handling auth challenges (once) and redirects. Any status is returned. */
   async request(req: RegistryRequest): Promise<RegistryResponse> {
     const replayable = req.body === undefined || typeof req.body === 'string' || req.body instanceof Uint8Array;
     let challenged = 0;
+    // Started before the credentials are read: the greeting's plain answer needs none of them.
+    let greeted = this.greetLoopback(req);
     // The first request to a registry learns its challenge for every request started meanwhile.
-    const learnt = await this.authenticator?.learnChallengeFirst(req.registry, req.signal);
+    const learnt = await this.authenticator?.learnChallengeFirst(req.registry, req.signal).catch((error: unknown) => {
+      void greeted?.then((res) => res?.body.dump().catch(() => undefined));
+      throw error;
+    });
     try {
       for (;;) {
         const authorization = await this.authenticator?.authorization(req.registry, req.scopes, req.signal);
-        const res = await this.send(req, authorization);
+        const answered = await greeted;
+        greeted = undefined;
+        // Sent without credentials: it answers for us only while none were due.
+        if (answered && authorization !== undefined) await answered.body.dump();
+        const res = answered && authorization === undefined ? answered : await this.send(req, authorization);
         if ((res.status === 401 || res.status === 403) && this.authenticator && replayable && challenged < 2) {
           const header = res.headers['www-authenticate'];
           const verdict = await this.authenticator.handleChallenge(req.registry, Array.isArray(header) ? header.join(', ') : header, req.scopes, challenged, req.signal, authorization);
@@ -151,6 +185,7 @@ export class RegistryHttp {
         return res;
       }
     } finally {
+      void greeted?.then((res) => res?.body.dump().catch(() => undefined));
       learnt?.();
     }
   }
