@@ -33,6 +33,8 @@ let baseRef: string;
 let baseConfig: Buffer;
 
 const sha256 = (bytes: Buffer) => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+/** The base configs a push knows: these, by their digest. */
+const knowing = (...configs: Buffer[]) => (imageId: string) => Promise.resolve(configs.find((c) => sha256(c) === imageId));
 
 const DOCKERFILE = (from: string) =>
   [
@@ -97,7 +99,7 @@ after(async () => {
 describe('a legacy-builder config rebuilt from the Engine API', () => {
   test('every step kind: the rebuilt bytes are the engine\'s own (image id and docker save agree)', async () => {
     const id = await build('rich', DOCKERFILE(baseRef));
-    const rebuilt = await classicConfigOf(client, id, { config: baseConfig, layers: base.layers.length });
+    const rebuilt = await classicConfigOf(client, id, knowing(baseConfig));
     assert.ok(rebuilt, 'rebuilt');
     assert.equal(sha256(rebuilt), id);
     assert.deepEqual(rebuilt, await savedConfig('rich:1'));
@@ -105,34 +107,48 @@ describe('a legacy-builder config rebuilt from the Engine API', () => {
 
   test('FROM scratch: no base, the chain ends at the first step', async () => {
     const id = await build('scratchy', 'FROM scratch\nCOPY a.txt /a.txt\nENV X="<>"\nCOPY b.txt /b.txt\n');
-    const rebuilt = await classicConfigOf(client, id, undefined);
+    const rebuilt = await classicConfigOf(client, id, knowing());
     assert.ok(rebuilt && sha256(rebuilt) === id, 'rebuilt to the image id');
   });
 
   test('the wrong base, or none for an image that has one: nothing rebuilt (the engine sends the config)', async () => {
     const id = await build('wrongbase', DOCKERFILE(baseRef));
     const other = Buffer.from(baseConfig.toString('utf8').replace('"os":"linux"', '"os":"linux" '));
-    assert.equal(await classicConfigOf(client, id, { config: other, layers: base.layers.length }), undefined);
-    assert.equal(await classicConfigOf(client, id, undefined), undefined);
-    assert.equal(await classicConfigOf(client, 'sha256:' + '0'.repeat(64), undefined), undefined, 'an unknown image');
+    assert.equal(await classicConfigOf(client, id, knowing(other)), undefined);
+    assert.equal(await classicConfigOf(client, id, knowing()), undefined);
+    assert.equal(await classicConfigOf(client, 'sha256:' + '0'.repeat(64), knowing()), undefined, 'an unknown image');
   });
 
-  test('a push through the engine: the config is sent ahead, and the engine does not send it again', async () => {
-    const id = await build('ahead', DOCKERFILE(baseRef));
-    uplink.resetStats();
+  test('a push through the engine sends the config ahead (the engine does not send it again); so does a rebuild, from the base config the first push kept', async () => {
     const env = { DOCKER_CONFIG: engine.env.DOCKER_CONFIG, DOCKER_HOST: engine.host, XDG_CACHE_HOME: join(work.path, 'cache'), HOME: '/nonexistent-home' };
-    const registryClient = new RegistryClient({ credentials: dockerConfigCredentials({ env }) });
-    let result;
-    try {
-      result = await runPushSession({ image: 'ahead:1', target: parseReference(`${uplink.host}/team/ahead:1`), base: parseReference(baseRef) }, { client: registryClient, credentials: dockerConfigCredentials({ env }), insecureRegistries: [], env });
-    } finally {
-      await registryClient.close();
-    }
-    assert.equal(result.uploader, 'engine');
-    const configPuts = uplink.requests().filter((r) => r.method === 'PUT' && decodeURIComponent(r.path).includes(`digest=${id}`));
-    assert.equal(configPuts.length, 1, 'one upload of the config: ours, not the engine\'s as well');
-    const configLength = (await savedConfig('ahead:1')).length;
-    const layerBytes = result.blobs.reduce((sum, b) => sum + b.bytesSent, 0);
-    assert.equal(result.bytesUploaded - layerBytes, configLength, 'the report counts the config bytes sent');
+    const push = async (image: string, named: boolean) => {
+      const registryClient = new RegistryClient({ credentials: dockerConfigCredentials({ env }) });
+      try {
+        return await runPushSession({ image, target: parseReference(`${uplink.host}/team/ahead:1`), ...(named ? { base: parseReference(baseRef) } : {}) }, { client: registryClient, credentials: dockerConfigCredentials({ env }), insecureRegistries: [], env });
+      } finally {
+        await registryClient.close();
+      }
+    };
+    const configPuts = (id: string) => uplink.requests().filter((r) => r.method === 'PUT' && decodeURIComponent(r.path).includes(`digest=${id}`)).length;
+    const configBytesOf = (result: Awaited<ReturnType<typeof push>>) => result.bytesUploaded - result.blobs.reduce((sum, b) => sum + b.bytesSent, 0);
+
+    const first = await build('ahead', DOCKERFILE(baseRef));
+    uplink.resetStats();
+    const pushed = await push('ahead:1', true);
+    assert.equal(pushed.uploader, 'engine');
+    assert.equal(configPuts(first), 1, "one upload of the config: ours, not the engine's as well");
+    assert.equal(configBytesOf(pushed), (await savedConfig('ahead:1')).length, 'the report counts the config bytes sent');
+
+    // The same app with one file changed: the index knows the lower layers, so the engine starts
+    // without a registry read of the base; its config comes from the cache. The base's registry
+    // is gone by then, so nothing else could have given it (this is the suite's last test).
+    await writeFile(join(work.path, 'ahead', 'b.txt'), 'b, changed\n');
+    const second = (await buildImage(engine, join(work.path, 'ahead'), 'ahead:2')).imageId;
+    assert.notEqual(second, first);
+    await upstream.stop();
+    uplink.resetStats();
+    const rebuilt = await push('ahead:2', false);
+    assert.equal(configPuts(second), 1);
+    assert.equal(configBytesOf(rebuilt), (await savedConfig('ahead:2')).length);
   });
 });

@@ -1,4 +1,4 @@
-import type { BaseConfig } from './configAhead';
+import type { FindConfig } from './configAhead';
 // The movers: what sends the blobs a push plan leaves to upload, then the config and the
 // manifest. Two implement this one interface — the engine's own push (engineUploader.ts) and
 // Layerlift's uploader (ownUploader.ts) — so the CLI, the editor and the bench take the same
@@ -56,8 +56,8 @@ export interface MoveRequest {
   /** Digests mounted into the target while the plan was made (mountAhead.ts): reported as the
    *  plan's mounts, not asked for again. */
   mounted?: ReadonlySet<string>;
-  /** The base's config and layer count, when the base was read (configAhead.ts rebuilds from it). */
-  base?: BaseConfig;
+  /** Base configs by image id: what the push read, and the cache of earlier pushes' (configAhead.ts). */
+  findConfig?: FindConfig;
   signal?: AbortSignal;
   onEvent?: (event: PushEvent) => void;
   /** Things the user should hear about that did not stop the push. */

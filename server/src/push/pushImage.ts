@@ -2,7 +2,8 @@
 // (the engine's own push, or Layerlift's uploader: mover.ts) — mounts first, the unique layers,
 // the config, and the manifest last, so a failed or cancelled push never moves the tag. What was
 // pushed is recorded in the local index for the next plan.
-import type { BaseConfig } from './configAhead';
+import type { ConfigCache } from './configCache';
+import { sha256Digest } from '../core/digest';
 import { setMaxListeners } from 'node:events';
 import { formatReference, withDigest, type ImageReference } from '../core/reference';
 import { mirrorCandidates, mirrorRepositoryIn } from '../core/mirrors';
@@ -54,6 +55,8 @@ export interface PushDependencies {
   index?: LayerIndex;
   /** For reading base candidates: a client that gives up on an unreachable registry quickly. */
   probeClient?: RegistryClient;
+  /** Base configs kept by earlier pushes (configCache.ts). */
+  configs?: ConfigCache;
 }
 
 export async function pushImage(subject: PushSubject, options: PushOptions, deps: PushDependencies): Promise<PushResult> {
@@ -71,13 +74,14 @@ export async function pushImage(subject: PushSubject, options: PushOptions, deps
   }
   /** Set once the mover has the push: from then on it undoes what it prepared itself. */
   let moving = false;
-  /** The base's config once read (the engine uploader rebuilds the image's config from it). */
-  let baseConfig: BaseConfig | undefined;
+  /** The base's config once read; else what earlier pushes kept (the engine uploader rebuilds the image's config from it). */
+  let baseConfig: Buffer | undefined;
+  const findConfig = async (imageId: string) => (baseConfig && sha256Digest(baseConfig) === imageId ? baseConfig : deps.configs?.read(imageId));
   const finish = async (plan: PushPlan, planMs: number, present?: ReadonlyMap<string, boolean>, mounted?: ReadonlyMap<string, string>): Promise<PushResult> => {
     moving = true;
     // What the plan's probes just found missing in the target: the mover need not ask again.
     const absent = new Set([...(present ?? [])].filter(([probe, here]) => !here && probe.startsWith(`${targetFull}|`)).map(([probe]) => probe.slice(targetFull.length + 1)));
-    const moved = await mover.move({ subject, plan, target, concurrency: options.concurrency ?? 4, chunkSize: options.chunkSize, absent, mounted: new Set(mounted?.keys()), base: baseConfig, signal, onEvent: options.onEvent, warnings });
+    const moved = await mover.move({ subject, plan, target, concurrency: options.concurrency ?? 4, chunkSize: options.chunkSize, absent, mounted: new Set(mounted?.keys()), findConfig, signal, onEvent: options.onEvent, warnings });
     for (const [i, layer] of subject.layers.entries()) {
       const blob = moved.blobs[i];
       if (blob && deps.index) deps.index.record(layer.diffId, { digest: blob.digest, size: blob.size, mediaType: blob.mediaType }, targetFull);
@@ -128,7 +132,10 @@ export async function pushImage(subject: PushSubject, options: PushOptions, deps
     timing('target tag read started');
     const base = await readFirstBase(options.base, { client: deps.probeClient ?? client, platform: subject.platform, target, signal, warnings });
     timing('base read');
-    if (base?.blobs.config) baseConfig = { config: base.blobs.config, layers: base.blobs.diffIds.length };
+    if (base?.blobs.config) {
+      baseConfig = base.blobs.config;
+      void deps.configs?.save(baseConfig);
+    }
     if (base && !named) withdraw.push(client.expectScopes(target.registry, pushScopes(target, base.ref, options.mirrors, options.planOnly === true)));
     const configDigest = subject.configDigest;
     // The user's own mirror rules name repositories they expect to mount from: say so when they

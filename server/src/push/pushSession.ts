@@ -2,6 +2,7 @@
 // mover (chooseUploader.ts), the image opened as that mover needs it (the engine uploader needs
 // only the engine's inspect; Layerlift's uploader reads the layers), base candidates found lazily,
 // and everything opened here closed again, whatever fails.
+import { ConfigCache } from './configCache';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isLoopbackRegistry, type ImageReference } from '../core/reference';
@@ -108,7 +109,7 @@ export async function runPushSession(request: PushSessionRequest, deps: PushSess
       mover = new OwnUploader(image, { client: deps.client, compressor });
     }
     const base = request.base ?? (engine && inspected ? { find: () => findEngineBaseCandidates(engine, inspected.rootfs.diffIds, inspected.id, request.signal) } : undefined);
-    const result = await pushImage(subject, { ...request, base }, { client: deps.client, probeClient, mover, index: LayerIndex.open({ env: cacheEnv }) });
+    const result = await pushImage(subject, { ...request, base }, { client: deps.client, probeClient, mover, index: LayerIndex.open({ env: cacheEnv }), configs: ConfigCache.open(cacheEnv) });
     return { ...result, warnings: [...warnings, ...result.warnings] };
   } catch (error) {
     // A full cache disk is the user's to fix: say where and how, in one line.
