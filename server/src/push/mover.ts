@@ -1,8 +1,8 @@
-import type { FindConfig } from './configAhead';
 // The movers: what sends the blobs a push plan leaves to upload, then the config and the
 // manifest. Two implement this one interface — the engine's own push (engineUploader.ts) and
 // Layerlift's uploader (ownUploader.ts) — so the CLI, the editor and the bench take the same
 // plan and read the same events whichever ran.
+import type { FindConfig } from './configAhead';
 import type { ImageReference } from '../core/reference';
 import type { Platform } from '../core/mediaTypes';
 import type { LocalLayer } from './localImage';

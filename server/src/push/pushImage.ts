@@ -2,8 +2,6 @@
 // (the engine's own push, or Layerlift's uploader: mover.ts) — mounts first, the unique layers,
 // the config, and the manifest last, so a failed or cancelled push never moves the tag. What was
 // pushed is recorded in the local index for the next plan.
-import type { ConfigCache } from './configCache';
-import { sha256Digest } from '../core/digest';
 import { setMaxListeners } from 'node:events';
 import { formatReference, withDigest, type ImageReference } from '../core/reference';
 import { mirrorCandidates, mirrorRepositoryIn } from '../core/mirrors';
@@ -17,6 +15,8 @@ import { prepushBase } from './prepush';
 import { MountAhead, mountAheadCandidates, presentWithMounted, withMountedAhead } from './mountAhead';
 import { readFirstBase, type BaseCandidates } from './baseCandidates';
 import type { Mover, PushEvent, PushedBlob, PushSubject } from './mover';
+import type { ConfigCache } from './configCache';
+import { sha256Digest } from '../core/digest';
 
 export type { PushEvent, PushedBlob } from './mover';
 

@@ -2,7 +2,6 @@
 // mover (chooseUploader.ts), the image opened as that mover needs it (the engine uploader needs
 // only the engine's inspect; Layerlift's uploader reads the layers), base candidates found lazily,
 // and everything opened here closed again, whatever fails.
-import { ConfigCache } from './configCache';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isLoopbackRegistry, type ImageReference } from '../core/reference';
@@ -25,6 +24,7 @@ import { OwnUploader } from './ownUploader';
 import { pushImage, type PushOptions, type PushResult } from './pushImage';
 import { pushScopes } from './pushFacts';
 import type { Mover, PushSubject, UploaderChoice } from './mover';
+import { ConfigCache } from './configCache';
 
 export interface PushSessionRequest extends Omit<PushOptions, 'base'> {
   /** REF or docker-daemon:REF (an engine image), oci:DIR[:TAG], docker-archive:FILE[:TAG]. */
