@@ -6,7 +6,7 @@
 // the config `docker save` writes.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startRegistry, type Registry } from '../bed/registry';
@@ -132,6 +132,9 @@ describe('a legacy-builder config rebuilt from the Engine API', () => {
     const configPuts = (id: string) => uplink.requests().filter((r) => r.method === 'PUT' && decodeURIComponent(r.path).includes(`digest=${id}`)).length;
     const configBytesOf = (result: Awaited<ReturnType<typeof push>>) => result.bytesUploaded - result.blobs.reduce((sum, b) => sum + b.bytesSent, 0);
 
+    // The engine's push takes seconds here (a slow uplink), so the config sent ahead is in before
+    // the engine looks for it; on a fast link the engine may find it missing and send it too.
+    uplink.set({ throttleBytesPerSecond: { up: 500_000 } });
     const first = await build('ahead', DOCKERFILE(baseRef));
     uplink.resetStats();
     const pushed = await push('ahead:1', true);
@@ -142,7 +145,7 @@ describe('a legacy-builder config rebuilt from the Engine API', () => {
     // The same app with one file changed: the index knows the lower layers, so the engine starts
     // without a registry read of the base; its config comes from the cache. The base's registry
     // is gone by then, so nothing else could have given it (this is the suite's last test).
-    await writeFile(join(work.path, 'ahead', 'b.txt'), 'b, changed\n');
+    await writeFile(join(work.path, 'ahead', 'b.txt'), randomBytes(1_000_000));
     const second = (await buildImage(engine, join(work.path, 'ahead'), 'ahead:2')).imageId;
     assert.notEqual(second, first);
     await upstream.stop();
@@ -150,5 +153,11 @@ describe('a legacy-builder config rebuilt from the Engine API', () => {
     const rebuilt = await push('ahead:2', false);
     assert.equal(configPuts(second), 1);
     assert.equal(configBytesOf(rebuilt), (await savedConfig('ahead:2')).length);
+
+    // Pushed again as it is: the target holds the config, nothing is sent ahead (or at all).
+    uplink.resetStats();
+    const again = await push('ahead:2', false);
+    assert.equal(configPuts(second), 0);
+    assert.equal(again.bytesUploaded, 0);
   });
 });

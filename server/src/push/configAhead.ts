@@ -42,14 +42,15 @@ export async function classicConfigOf(engine: Pick<DockerEngineClient, 'imageIns
 }
 
 /**
- * Rebuilds and uploads the config; resolves with the bytes sent (0 when it was not rebuilt or
- * not sent). Never throws: the engine's own push still sends the config when this did not.
+ * Rebuilds and uploads the config; resolves with the bytes sent (0 when it was not rebuilt, or
+ * `inTarget` said the target holds it already, or it was not sent). Never throws: the engine's own
+ * push still sends the config when this did not.
  */
-export async function sendConfigAhead(engine: Pick<DockerEngineClient, 'imageInspectJson'>, client: RegistryClient, target: RepositoryRef, imageId: string, findBase: FindConfig, signal?: AbortSignal): Promise<number> {
+export async function sendConfigAhead(engine: Pick<DockerEngineClient, 'imageInspectJson'>, client: RegistryClient, target: RepositoryRef, imageId: string, findBase: FindConfig, inTarget: Promise<boolean | undefined>, signal?: AbortSignal): Promise<number> {
   try {
-    const config = await classicConfigOf(engine, imageId, findBase, signal);
+    const [config, present] = await Promise.all([classicConfigOf(engine, imageId, findBase, signal), inTarget]);
     timing(config ? 'config rebuilt' : 'config not rebuilt');
-    if (!config) return 0;
+    if (!config || present === true) return 0;
     await uploadBlob(client, target, { digest: imageId, size: config.length, description: `the config of ${imageId.slice(7, 19)}`, open: (offset) => Promise.resolve(Readable.from([config.subarray(offset)])) }, { signal, maxConsecutiveFailures: 1 });
     timing('config sent');
     return config.length;

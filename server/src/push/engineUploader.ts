@@ -85,12 +85,16 @@ export class EngineUploader implements Mover {
     }
     const [flavour, restore] = await readied;
     const reported = new Map<string, 'pushed' | 'exists' | 'mounted'>();
+    // While the engine pushes, a token for reading the result is fetched and a connection opened
+    // (a HEAD of the config blob), so the check afterwards costs one round trip. Its answer also
+    // says whether the target already holds the config (pushed before: nothing to send ahead).
+    const warm = this.deps.client.headBlob(where, this.image.id, signal).then(
+      (size) => size !== undefined,
+      () => undefined,
+    );
     // The config, rebuilt and sent while the engine sends the layers (configAhead.ts): its push
     // then finds it with one HEAD instead of four round trips after the last layer.
-    const configAhead = flavour === 'docker' ? sendConfigAhead(this.deps.engine, this.deps.client, where, this.image.id, request.findConfig ?? (() => Promise.resolve(undefined)), signal) : Promise.resolve(0);
-    // While the engine pushes, a token for reading the result is fetched and a connection opened
-    // (a HEAD of the config blob), so the check afterwards costs one round trip.
-    const warm = this.deps.client.headBlob(where, this.image.id, signal).catch(() => undefined);
+    const configAhead = flavour === 'docker' ? sendConfigAhead(this.deps.engine, this.deps.client, where, this.image.id, request.findConfig ?? (() => Promise.resolve(undefined)), warm, signal) : Promise.resolve(0);
     let digest: string | undefined;
     try {
       digest = await this.pushInEngine(name, tag, where, flavour, plan.layers, reported, request);
