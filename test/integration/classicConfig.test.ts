@@ -53,11 +53,12 @@ const DOCKERFILE = (from: string) =>
     '',
   ].join('\n');
 
-async function build(name: string, dockerfile: string): Promise<string> {
+/** Builds `name:1`; `bBytes`: b.txt is that many random bytes (a layer that takes a while to send). */
+async function build(name: string, dockerfile: string, bBytes?: number): Promise<string> {
   const context = join(work.path, name);
   await mkdir(context, { recursive: true });
   await writeFile(join(context, 'a.txt'), `a for ${name}\n`);
-  await writeFile(join(context, 'b.txt'), `b for ${name}\n`);
+  await writeFile(join(context, 'b.txt'), bBytes === undefined ? `b for ${name}\n` : randomBytes(bBytes));
   await writeFile(join(context, 'Dockerfile'), dockerfile);
   return (await buildImage(engine, context, `${name}:1`)).imageId;
 }
@@ -132,10 +133,11 @@ describe('a legacy-builder config rebuilt from the Engine API', () => {
     const configPuts = (id: string) => uplink.requests().filter((r) => r.method === 'PUT' && decodeURIComponent(r.path).includes(`digest=${id}`)).length;
     const configBytesOf = (result: Awaited<ReturnType<typeof push>>) => result.bytesUploaded - result.blobs.reduce((sum, b) => sum + b.bytesSent, 0);
 
-    // The engine's push takes seconds here (a slow uplink), so the config sent ahead is in before
-    // the engine looks for it; on a fast link the engine may find it missing and send it too.
+    // The engine's own part takes seconds here (1 MB of app layer on a 500 KB/s uplink; the base
+    // is pre-pushed before it starts), so the config sent ahead is in before the engine looks for
+    // it; on a fast link the engine may find it missing and send it too (harmless, same bytes).
     uplink.set({ throttleBytesPerSecond: { up: 500_000 } });
-    const first = await build('ahead', DOCKERFILE(baseRef));
+    const first = await build('ahead', DOCKERFILE(baseRef), 1_000_000);
     uplink.resetStats();
     const pushed = await push('ahead:1', true);
     assert.equal(pushed.uploader, 'engine');

@@ -34,13 +34,15 @@ describe('the race on its own', () => {
     const tls = deferred<boolean>();
     const plain = deferred<Dispatcher.ResponseData | undefined>();
     let abandoned = false;
-    const race = raceLoopbackSchemes(tls.promise, plain.promise, () => (abandoned = true));
+    let handshakeAbandoned = false;
+    const race = raceLoopbackSchemes(tls.promise, plain.promise, () => (abandoned = true), () => (handshakeAbandoned = true));
     const res = answer(401);
     plain.resolve(res);
     assert.equal(await race.scheme, 'http');
     assert.equal(await race.answer, res);
     assert.equal(res.dumped(), false, 'left for the greeting to read');
-    tls.resolve(false);
+    assert.equal(handshakeAbandoned, true, 'the handshake is not left waiting');
+    tls.reject(Object.assign(new Error('aborted'), { name: 'AbortError' }));
     await tick();
     assert.equal(abandoned, false);
   });
@@ -49,7 +51,7 @@ describe('the race on its own', () => {
     const tls = deferred<boolean>();
     const plain = deferred<Dispatcher.ResponseData | undefined>();
     let abandoned = false;
-    const race = raceLoopbackSchemes(tls.promise, plain.promise, () => (abandoned = true));
+    const race = raceLoopbackSchemes(tls.promise, plain.promise, () => (abandoned = true), () => undefined);
     tls.resolve(true);
     assert.equal(await race.scheme, 'https');
     assert.equal(await race.answer, undefined);
@@ -64,7 +66,7 @@ describe('the race on its own', () => {
   test("a TLS port's 400 to plain text settles nothing; a failed handshake then says http, with no answer to reuse", async () => {
     const tls = deferred<boolean>();
     const plain = deferred<Dispatcher.ResponseData | undefined>();
-    const race = raceLoopbackSchemes(tls.promise, plain.promise, () => undefined);
+    const race = raceLoopbackSchemes(tls.promise, plain.promise, () => undefined, () => undefined);
     const refusal = answer(400);
     plain.resolve(refusal);
     let settled = false;
@@ -81,7 +83,7 @@ describe('the race on its own', () => {
     const tls = deferred<boolean>();
     const plain = deferred<Dispatcher.ResponseData | undefined>();
     let abandoned = false;
-    const race = raceLoopbackSchemes(tls.promise, plain.promise, () => (abandoned = true));
+    const race = raceLoopbackSchemes(tls.promise, plain.promise, () => (abandoned = true), () => undefined);
     tls.reject(Object.assign(new Error('aborted'), { name: 'AbortError' }));
     await assert.rejects(race.scheme, /aborted/);
     assert.equal(await race.answer, undefined);

@@ -142,10 +142,10 @@ export class RegistryHttp {
   private greetLoopback(req: RegistryRequest): Promise<RegistryResponse | undefined> | undefined {
     if (!req.challengeOnly || !isLoopbackRegistry(req.registry) || this.schemes.has(req.registry)) return undefined;
     const host = registryApiHost(req.registry);
-    const abandon = new AbortController();
-    const signal = req.signal ? AbortSignal.any([req.signal, abandon.signal]) : abandon.signal;
-    const plain = this.plainDispatcher.request({ origin: `http://${host}`, path: '/v2/', method: 'GET', headers: { 'user-agent': this.options.userAgent ?? 'layerlift' }, signal, headersTimeout: 5000 });
-    const race = raceLoopbackSchemes(this.answersTls(host, req.signal), plain, () => abandon.abort());
+    const [abandonPlain, abandonTls] = [new AbortController(), new AbortController()];
+    const either = (own: AbortController) => (req.signal ? AbortSignal.any([req.signal, own.signal]) : own.signal);
+    const plain = this.plainDispatcher.request({ origin: `http://${host}`, path: '/v2/', method: 'GET', headers: { 'user-agent': this.options.userAgent ?? 'layerlift' }, signal: either(abandonPlain), headersTimeout: 5000 });
+    const race = raceLoopbackSchemes(this.answersTls(host, either(abandonTls)), plain, () => abandonPlain.abort(), () => abandonTls.abort());
     this.schemes.set(req.registry, race.scheme);
     race.scheme.catch(() => this.schemes.delete(req.registry));
     const url = new URL(`http://${host}/v2/`);

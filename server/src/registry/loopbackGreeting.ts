@@ -22,10 +22,11 @@ export interface SchemeRace {
 const dump = (res: Dispatcher.ResponseData | undefined) => res?.body.dump().catch(() => undefined);
 
 /**
- * Settles the scheme from whichever answers first. `abandonPlain` is called when the plain request
- * is no longer wanted (TLS won): a TLS port may sit on plain text until its header timeout.
+ * Settles the scheme from whichever answers first. The loser is abandoned: `abandonPlain` when TLS
+ * won (a TLS port may sit on plain text until its header timeout), `abandonTls` when a registry
+ * answered plain text (a handshake left waiting would keep a CLI's event loop up to its timeout).
  */
-export function raceLoopbackSchemes(tls: Promise<boolean>, plain: Promise<Dispatcher.ResponseData | undefined>, abandonPlain: () => void): SchemeRace {
+export function raceLoopbackSchemes(tls: Promise<boolean>, plain: Promise<Dispatcher.ResponseData | undefined>, abandonPlain: () => void, abandonTls: () => void): SchemeRace {
   const registryAnswer = plain.then(
     async (res) => {
       if (res && (res.statusCode === 200 || res.statusCode === 401)) return res;
@@ -35,7 +36,11 @@ export function raceLoopbackSchemes(tls: Promise<boolean>, plain: Promise<Dispat
     () => undefined,
   );
   const scheme = new Promise<'https' | 'http'>((resolve, reject) => {
-    void registryAnswer.then((res) => res && resolve('http'));
+    void registryAnswer.then((res) => {
+      if (!res) return;
+      resolve('http');
+      abandonTls();
+    });
     tls.then((speaksTls) => resolve(speaksTls ? 'https' : 'http'), reject);
   });
   const answer = scheme.then(
