@@ -18,7 +18,7 @@
 //     answers with the same container.Config structs (in the same field order), unescaped.
 // BuildKit's images have no such chain (and Podman's configs are built otherwise): they are not
 // rebuilt, and the engine sends their config itself, as before.
-import { createHash } from 'node:crypto';
+import { sha256Digest } from '../core/digest';
 
 export type InspectJson = Record<string, unknown>;
 
@@ -107,7 +107,8 @@ function baseHistory(config: Buffer | undefined): HistoryEntry[] | undefined {
   return entries;
 }
 
-const layersOf = (image: InspectJson) => {
+/** An inspect's diff_ids (RootFS.Layers). */
+export const layersOf = (image: InspectJson) => {
   const rootfs = image.RootFS as { Layers?: unknown } | undefined;
   return Array.isArray(rootfs?.Layers) ? (rootfs.Layers as string[]) : [];
 };
@@ -158,7 +159,7 @@ export function rebuildClassicConfig(chain: ClassicChain): Buffer | undefined {
     ['variant', text('Variant')],
   ];
   const bytes = Buffer.from(`{${fields.filter(([, v]) => v !== undefined).map(([k, v]) => `${goString(k)}:${v as string}`).join(',')}}`);
-  return `sha256:${createHash('sha256').update(bytes).digest('hex')}` === image.Id ? bytes : undefined;
+  return sha256Digest(bytes) === image.Id ? bytes : undefined;
 }
 
 function rootfsJson(image: InspectJson): string | undefined {

@@ -157,12 +157,8 @@ export class DockerEngineClient {
 
   /** The image, or undefined when the engine has no such image. */
   async imageInspect(ref: string, options: RequestOptions = {}): Promise<EngineImage | undefined> {
-    const path = `${await this.apiPrefix(options.signal)}/images/${encodeImageRef(ref)}/json`;
-    const operation = `inspect image "${oneLine(ref, 200)}"`;
-    const reply = await this.get(path, operation, options.signal);
-    if (reply.status === 404) return undefined;
-    if (reply.status !== 200) throw this.engineFailure(reply, operation);
-    return parseImage(this.parseJson(reply, operation), (why) => this.protocolError(operation, why));
+    const raw = await this.imageInspectJson(ref, options);
+    return raw === undefined ? undefined : parseImage(raw, (why) => this.protocolError(`inspect image "${oneLine(ref, 200)}"`, why));
   }
 
   /** The inspect as the engine wrote it, every field kept (classicConfig.ts rebuilds a config from it). */
@@ -173,8 +169,8 @@ export class DockerEngineClient {
     if (reply.status === 404) return undefined;
     if (reply.status !== 200) throw this.engineFailure(reply, operation);
     const raw = this.parseJson(reply, operation);
-    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw this.protocolError(operation, 'the inspect is not an object');
-    return raw as Record<string, unknown>;
+    if (!isObject(raw)) throw this.protocolError(operation, 'the image is not an object');
+    return raw;
   }
 
   /**

@@ -5,7 +5,7 @@
 import { Readable } from 'node:stream';
 import { sha256Digest } from '../core/digest';
 import { timing } from '../core/timing';
-import { rebuildClassicConfig, type InspectJson } from '../engine/classicConfig';
+import { layersOf, rebuildClassicConfig, type InspectJson } from '../engine/classicConfig';
 import type { DockerEngineClient } from '../engine/engineClient';
 import { uploadBlob } from '../registry/blobUpload';
 import type { RegistryClient, RepositoryRef } from '../registry/registryClient';
@@ -29,8 +29,7 @@ export async function classicConfigOf(engine: Pick<DockerEngineClient, 'imageIns
     if (!inspect || typeof inspect.Id !== 'string') return undefined;
     const config = steps.length > 0 ? await findBase(inspect.Id) : undefined;
     if (config && sha256Digest(config) === inspect.Id) {
-      const rootfs = inspect.RootFS as { Layers?: unknown } | undefined;
-      base = { config, layers: Array.isArray(rootfs?.Layers) ? rootfs.Layers.length : 0 };
+      base = { config, layers: layersOf(inspect).length };
       break;
     }
     steps.unshift(inspect);

@@ -2,15 +2,13 @@
 // without reading its base from a registry (pushImage's index path), yet rebuilding its config
 // ahead of the engine (configAhead.ts) needs the base's config bytes. Small (a few KB per base),
 // content-addressed and checked on every read, so a damaged or foreign file is never used.
-import { createHash } from 'node:crypto';
 import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { sha256Digest } from '../core/digest';
 import { cacheDirectory } from './cacheDirectory';
 
 /** Larger is no image config anyone writes; not worth keeping. */
 const MAX_CONFIG_BYTES = 1024 * 1024;
-
-const digestOf = (bytes: Buffer) => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
 
 export class ConfigCache {
   constructor(private readonly directory: string) {}
@@ -26,7 +24,7 @@ export class ConfigCache {
 
   /** Keeps a config (best effort: a cache that cannot be written is only slower next time). */
   async save(config: Buffer): Promise<void> {
-    const path = this.path(digestOf(config));
+    const path = this.path(sha256Digest(config));
     if (!path || config.length > MAX_CONFIG_BYTES) return;
     const temporary = `${path}.${process.pid}.tmp`;
     try {
@@ -43,7 +41,7 @@ export class ConfigCache {
     if (!path) return undefined;
     try {
       const bytes = await readFile(path);
-      return digestOf(bytes) === digest ? bytes : undefined;
+      return sha256Digest(bytes) === digest ? bytes : undefined;
     } catch {
       return undefined;
     }

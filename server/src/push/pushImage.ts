@@ -75,8 +75,8 @@ export async function pushImage(subject: PushSubject, options: PushOptions, deps
   /** Set once the mover has the push: from then on it undoes what it prepared itself. */
   let moving = false;
   /** The base's config once read; else what earlier pushes kept (the engine uploader rebuilds the image's config from it). */
-  let baseConfig: Buffer | undefined;
-  const findConfig = async (imageId: string) => (baseConfig && sha256Digest(baseConfig) === imageId ? baseConfig : deps.configs?.read(imageId));
+  let baseConfig: { digest: string; bytes: Buffer } | undefined;
+  const findConfig = async (imageId: string) => (baseConfig?.digest === imageId ? baseConfig.bytes : deps.configs?.read(imageId));
   const finish = async (plan: PushPlan, planMs: number, present?: ReadonlyMap<string, boolean>, mounted?: ReadonlyMap<string, string>): Promise<PushResult> => {
     moving = true;
     // What the plan's probes just found missing in the target: the mover need not ask again.
@@ -133,8 +133,8 @@ export async function pushImage(subject: PushSubject, options: PushOptions, deps
     const base = await readFirstBase(options.base, { client: deps.probeClient ?? client, platform: subject.platform, target, signal, warnings });
     timing('base read');
     if (base?.blobs.config) {
-      baseConfig = base.blobs.config;
-      void deps.configs?.save(baseConfig);
+      baseConfig = { digest: sha256Digest(base.blobs.config), bytes: base.blobs.config };
+      void deps.configs?.save(base.blobs.config);
     }
     if (base && !named) withdraw.push(client.expectScopes(target.registry, pushScopes(target, base.ref, options.mirrors, options.planOnly === true)));
     const configDigest = subject.configDigest;
